@@ -1,0 +1,38 @@
+"""Errors and warnings raised by bayescale.
+
+Every error subclasses the builtin it refines, so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class BayescaleError(Exception):
+    """Base class of every bayescale error."""
+
+
+class DataError(BayescaleError, ValueError):
+    """The run table is unusable; the message names the column and the first offending rows."""
+
+
+class SpecError(BayescaleError, ValueError):
+    """A model specification is invalid (unknown law, unknown parameter, bad option)."""
+
+
+class SpecMismatchError(BayescaleError):
+    """A saved fit cannot be trusted: wrong format, version, law or data hash."""
+
+
+class MissingDependencyError(BayescaleError, ImportError):
+    """An optional dependency (a sampler backend) is not installed; the message names the extra."""
+
+
+class BayescaleWarning(UserWarning):
+    """Base class of bayescale warnings."""
+
+
+class ConvergenceWarning(BayescaleWarning):
+    """NUTS reported divergences, r_hat above threshold or too small an effective sample size."""
+
+
+class DataWarning(BayescaleWarning):
+    """The data is usable but weak (e.g. a family with fewer points than per-family parameters)."""

@@ -1,0 +1,124 @@
+"""Functional forms (laws): the registry built from the ``bayescale.models`` package.
+
+A law is one module in ``models/`` (installed as ``bayescale.models``) that defines
+
+- ``NAME``: the name users type (``--law NAME``);
+- ``INPUTS``: the run-table columns the law reads, e.g. ``("params", "tokens")``;
+- ``DEFAULT_PRIORS``: ``{parameter name: ParamPrior}``;
+- ``log_loss(x, p, xp)``: log of the predicted loss, where ``x[input]`` is
+  ``log(input / reference scale)``, ``p[name]`` the parameter values and ``xp`` an array
+  namespace (``numpy`` for predictions, ``pytensor.tensor`` inside the PyMC model);
+- ``REFERENCE``: the citation;
+- optionally ``derived(p, scales, xp)``: the paper's constants (e.g. E, A, alpha) from the
+  sampled parameters, reported in summaries.
+
+The keyword parameters that ``log_loss`` reads must equal the keys of ``DEFAULT_PRIORS``: this is
+checked when the registry loads. Dropping a new file in ``models/`` is all it takes to add a law.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from bayescale.exceptions import SpecError
+from bayescale.priors import ParamPrior
+
+KNOWN_INPUTS = ("params", "tokens", "flops")
+
+
+@dataclass(frozen=True)
+class Form:
+    """A checked functional form: name, inputs, parameters, default priors and its function."""
+
+    name: str
+    inputs: tuple[str, ...]
+    default_priors: Mapping[str, ParamPrior]
+    log_loss: Callable
+    reference: str
+    doc: str
+    derived: Callable | None = None
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the per-family law parameters, in prior order."""
+        return tuple(self.default_priors)
+
+
+class _RecordingParams(dict):
+    """Parameter dict that records which names a law reads (every value 0.0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def __missing__(self, key: str) -> float:
+        self.read.add(key)
+        return 0.0
+
+
+def _parameters_read(module: ModuleType) -> set[str]:
+    """Names the law's ``log_loss`` reads from its parameter dict, found by calling it once."""
+    p = _RecordingParams()
+    x = {name: np.zeros(1) for name in module.INPUTS}
+    module.log_loss(x, p, np)
+    return p.read
+
+
+def form_from_module(module: ModuleType) -> Form:
+    """Check a ``models`` module against the law contract and wrap it as a :class:`Form`."""
+    problems = []
+    for attr in ("NAME", "INPUTS", "DEFAULT_PRIORS", "log_loss", "REFERENCE"):
+        if not hasattr(module, attr):
+            problems.append(f"missing {attr}")
+    if problems:
+        raise SpecError(f"law module {module.__name__}: " + "; ".join(problems))
+    unknown_inputs = set(module.INPUTS) - set(KNOWN_INPUTS)
+    if unknown_inputs:
+        raise SpecError(
+            f"law {module.NAME}: unknown inputs {sorted(unknown_inputs)}; use {KNOWN_INPUTS}"
+        )
+    read = _parameters_read(module)
+    priors = set(module.DEFAULT_PRIORS)
+    if read != priors:
+        raise SpecError(
+            f"law {module.NAME}: log_loss reads {sorted(read)} but DEFAULT_PRIORS has "
+            f"{sorted(priors)}; they must match"
+        )
+    return Form(
+        name=module.NAME,
+        inputs=tuple(module.INPUTS),
+        default_priors=dict(module.DEFAULT_PRIORS),
+        log_loss=module.log_loss,
+        reference=module.REFERENCE,
+        doc=inspect.getdoc(module) or "",
+        derived=getattr(module, "derived", None),
+    )
+
+
+def available_forms() -> dict[str, Form]:
+    """Every law in the ``bayescale.models`` package, by name (read afresh on each call)."""
+    import bayescale.models as package
+
+    forms = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        form = form_from_module(module)
+        forms[form.name] = form
+    return forms
+
+
+def get_form(name: str) -> Form:
+    """Return the law called ``name``; unknown names raise SpecError listing the known ones."""
+    forms = available_forms()
+    if name not in forms:
+        raise SpecError(f"unknown law {name!r}; available laws: {', '.join(sorted(forms))}")
+    return forms[name]

@@ -1,0 +1,180 @@
+"""Evaluate a fitted law over posterior draws at new inputs and summarise it.
+
+Everything here works on posterior draws with numpy (the law's function with ``xp=numpy``): no
+model is rebuilt and nothing is resampled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayescale import _defaults
+from bayescale.exceptions import DataError, SpecError
+from bayescale.forms import Form
+from bayescale.model import centred_inputs
+
+KINDS = ("mean", "predictive")
+
+
+def draws_of(posterior: xr.Dataset, name: str) -> np.ndarray:
+    """Posterior draws of ``name`` flattened over (chain, draw) to the first axis."""
+    value = posterior[name]
+    other = [d for d in value.dims if d not in ("chain", "draw")]
+    return value.transpose("chain", "draw", *other).to_numpy().reshape(-1, *value.shape[2:])
+
+
+def family_parameter_draws(
+    posterior: xr.Dataset,
+    form: Form,
+    *,
+    family: str,
+    pooling: str,
+    random_seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """Draws (one per posterior sample) of each law parameter for one family.
+
+    ``family`` is a fitted family's name or :data:`_defaults.NEW_FAMILY` for a family not in
+    the data, drawn from the population (``mu + tau * z``, ``z ~ Normal(0, 1)``, seeded).
+    """
+    families = list(posterior["family"].to_numpy())
+    if family != _defaults.NEW_FAMILY:
+        if family not in families:
+            raise SpecError(f"unknown family {family!r}; fitted families: {', '.join(families)}")
+        i = families.index(family)
+        return {name: draws_of(posterior, name)[:, i] for name in form.parameters}
+    if pooling == "none":
+        raise SpecError("a fit without pooling has no population to draw a new family from")
+    rng = np.random.default_rng(random_seed)
+    out = {}
+    for name in form.parameters:
+        mu = draws_of(posterior, f"{name}_mu")
+        if pooling == "complete":
+            out[name] = mu
+        else:
+            out[name] = mu + draws_of(posterior, f"{name}_tau") * rng.standard_normal(mu.shape)
+    return out
+
+
+def check_points(form: Form, points: pd.DataFrame) -> pd.DataFrame:
+    """Validate a table of prediction inputs; fill ``flops`` as 6·N·D when the law needs it."""
+    points = points.copy()
+    if "flops" in form.inputs and "flops" not in points and {"params", "tokens"} <= set(points):
+        points["flops"] = 6.0 * points["params"].astype(float) * points["tokens"].astype(float)
+    for name in form.inputs:
+        if name not in points:
+            raise DataError(f"law {form.name} needs column {name!r} to predict")
+        values = pd.to_numeric(points[name], errors="coerce").astype(float)
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            raise DataError(
+                f"column {name!r} must be finite and > 0 to predict; bad at rows "
+                f"{', '.join(map(str, np.flatnonzero(bad)[:5]))}"
+            )
+        points[name] = values
+    return points
+
+
+def loss_draws(
+    fit,
+    points: pd.DataFrame,
+    *,
+    family: str,
+    kind: str = "mean",
+    random_seed: int = 0,
+) -> np.ndarray:
+    """Draws of loss (nats/token), shape (samples, points).
+
+    ``kind="mean"`` is the law itself (the mean curve of a family); ``"predictive"`` adds a new
+    run's offset (seed noise) and the observation noise of the likelihood.
+    """
+    if kind not in KINDS:
+        raise SpecError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    posterior = fit.idata["posterior"].to_dataset()
+    form = fit.form
+    points = check_points(form, points)
+    p = family_parameter_draws(
+        posterior, form, family=family, pooling=fit.law.pooling, random_seed=random_seed
+    )
+    x = centred_inputs(form, points, fit.scales)
+    log_loss = form.log_loss(
+        {k: v[None, :] for k, v in x.items()}, {k: v[:, None] for k, v in p.items()}, np
+    )
+    if kind == "predictive":
+        rng = np.random.default_rng([random_seed, 1])
+        shape = log_loss.shape
+        if fit.run_effect:
+            sigma_run = draws_of(posterior, "sigma_run")[:, None]
+            log_loss = log_loss + sigma_run * rng.standard_normal(shape)
+        sigma = draws_of(posterior, "sigma")[:, None]
+        if fit.law.likelihood == "student_t":
+            noise = rng.standard_t(draws_of(posterior, "nu")[:, None], size=shape)
+        else:
+            noise = rng.standard_normal(shape)
+        log_loss = log_loss + sigma * noise
+    return np.exp(log_loss)
+
+
+def summarize_draws(draws: np.ndarray, *, prob: float) -> pd.DataFrame:
+    """Mean, median and equal-tailed ``prob`` interval of each column of ``draws``."""
+    if not 0 < prob < 1:
+        raise SpecError(f"prob must lie strictly between 0 and 1, got {prob}")
+    tail = (1 - prob) / 2
+    return pd.DataFrame(
+        {
+            "mean": draws.mean(axis=0),
+            "median": np.median(draws, axis=0),
+            "lower": np.quantile(draws, tail, axis=0),
+            "upper": np.quantile(draws, 1 - tail, axis=0),
+        }
+    )
+
+
+def predict(
+    fit,
+    points: pd.DataFrame | Mapping,
+    *,
+    family: str | None = None,
+    prob: float = _defaults.CI_PROB,
+    kind: str = "mean",
+    random_seed: int = 0,
+) -> pd.DataFrame:
+    """Predicted loss (nats/token) at new inputs, as a tidy table.
+
+    Parameters
+    ----------
+    fit : ScalingFit
+        The fitted law.
+    points : DataFrame or mapping
+        Inputs of the law: ``params`` (N) and ``tokens`` (D), or ``flops`` (C, FLOPs).
+    family : str, optional
+        A fitted family, or ``"(new family)"`` for an unseen one drawn from the population.
+        Default: the only family of a one-family fit, else a new family.
+    prob : float
+        Probability of the equal-tailed interval (default 0.9).
+    kind : {"mean", "predictive"}
+        The family's mean curve, or the loss of a new run (adds seed and observation noise).
+    random_seed : int
+        Seed of the new-family and noise draws.
+
+    Returns
+    -------
+    DataFrame
+        The inputs plus ``family``, ``kind``, ``mean``, ``median``, ``lower``, ``upper``,
+        ``prob``.
+    """
+    points = pd.DataFrame(points) if not isinstance(points, pd.DataFrame) else points
+    if family is None:
+        families = fit.families
+        family = families[0] if len(families) == 1 else _defaults.NEW_FAMILY
+    draws = loss_draws(fit, points, family=family, kind=kind, random_seed=random_seed)
+    table = check_points(fit.form, points).reset_index(drop=True)
+    table.insert(0, "family", family)
+    summary = summarize_draws(draws, prob=prob)
+    out = pd.concat([table, summary], axis=1)
+    out["kind"] = kind
+    out["prob"] = prob
+    return out

@@ -1,0 +1,85 @@
+"""Synthetic run tables from a known hierarchical truth (tests, docs, benchmarks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from bayescale.forms import get_form
+from bayescale.model import centred_inputs
+
+#: Population (mean, between-family sd) of the chinchilla parameters used by default;
+#: close to published fits (Hoffmann et al. 2022; Besiroglu et al. 2024) at N0=3e8, D0=1e10.
+CHINCHILLA_TRUTH = {
+    "log_E": (0.5, 0.1),
+    "log_A": (-0.6, 0.15),
+    "log_B": (-0.9, 0.15),
+    "alpha": (0.34, 0.04),
+    "beta": (0.30, 0.04),
+}
+CHINCHILLA_SCALES = {"params": 3e8, "tokens": 1e10}
+
+
+def simulate_runs(
+    *,
+    form: str = "chinchilla",
+    truth: Mapping[str, tuple[float, float]] | None = None,
+    scales: Mapping[str, float] | None = None,
+    n_families: int = 6,
+    sizes: Sequence[float] = (2e7, 6e7, 2e8, 6e8, 2e9),
+    seeds: int = 2,
+    checkpoints: int = 12,
+    tokens_per_param: float = 20.0,
+    first_checkpoint: float = 0.1,
+    sigma: float = 0.01,
+    nu: float = 5.0,
+    sigma_run: float = 0.01,
+    random_seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate checkpoints of training runs from a hierarchical law.
+
+    Each family draws its law parameters from ``Normal(mean, sd)`` of ``truth``; each
+    (family, size N in parameters, seed) is one run trained to ``tokens_per_param * N`` tokens
+    with ``checkpoints`` log-spaced checkpoints from ``first_checkpoint`` of the final tokens;
+    each run gets an offset ``Normal(0, sigma_run)`` on log-loss and each row Student-t noise
+    (``nu``, ``sigma``) on log-loss.
+
+    Returns
+    -------
+    runs : DataFrame
+        Columns ``family, run, seed, params, tokens, loss`` (loss in nats/token).
+    truth_table : DataFrame
+        One row per family with the true value of every law parameter.
+    """
+    law = get_form(form)
+    truth = dict(CHINCHILLA_TRUTH if truth is None else truth)
+    scales = dict(CHINCHILLA_SCALES if scales is None else scales)
+    rng = np.random.default_rng(random_seed)
+    families = [f"fam{i}" for i in range(n_families)]
+    values = {
+        name: rng.normal(truth[name][0], truth[name][1], size=n_families)
+        for name in law.parameters
+    }
+    rows = []
+    for i, family in enumerate(families):
+        for n in sizes:
+            final = tokens_per_param * n
+            tokens = np.geomspace(first_checkpoint * final, final, checkpoints)
+            for seed in range(seeds):
+                table = pd.DataFrame({"params": float(n), "tokens": tokens})
+                table["flops"] = 6.0 * table["params"] * table["tokens"]
+                x = centred_inputs(law, table, scales)
+                log_loss = law.log_loss(x, {k: v[i] for k, v in values.items()}, np)
+                log_loss = log_loss + rng.normal(0.0, sigma_run)
+                log_loss = log_loss + sigma * rng.standard_t(nu, size=checkpoints)
+                table["loss"] = np.exp(log_loss)
+                table["family"] = family
+                table["seed"] = seed
+                table["run"] = f"{family}|N={n:.3g}|seed={seed}"
+                rows.append(table)
+    runs = pd.concat(rows, ignore_index=True)
+    runs = runs[["family", "run", "seed", "params", "tokens", "loss"]]
+    truth_table = pd.DataFrame({"family": families, **values})
+    return runs, truth_table

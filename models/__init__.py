@@ -1,0 +1,1 @@
+"""Scaling-law functional forms, one module per law (see ``bayescale.forms`` for the contract)."""
