@@ -91,8 +91,9 @@ def diagnose(
         if name in stats:
             tree_size = float(stats[name].mean())
             break
-    max_rhat = float(table["r_hat"].max())
-    min_ess = float(table["ess_bulk"].min())
+    # A stuck variable has NaN r_hat / ESS: that must fail the checks, not vanish from them.
+    max_rhat = float(table["r_hat"].max(skipna=False))
+    min_ess = float(table["ess_bulk"].min(skipna=False))
     n_draws = idata["posterior"].sizes["chain"] * idata["posterior"].sizes["draw"]
     messages = []
     if divergences:
@@ -100,13 +101,13 @@ def diagnose(
             f"{divergences} divergent transitions in {n_draws} draws: the posterior was not "
             "explored reliably; reparametrise, tighten priors or raise target_accept"
         )
-    high = table["r_hat"] > _defaults.RHAT_MAX
+    high = ~(table["r_hat"] <= _defaults.RHAT_MAX)
     if high.any():
         messages.append(
             f"r_hat > {_defaults.RHAT_MAX} for {_worst(table['r_hat'], high)} "
             f"(max {max_rhat:.3f}): chains disagree; run longer or check for multiple modes"
         )
-    low = table["ess_bulk"] < _defaults.ESS_BULK_MIN
+    low = ~(table["ess_bulk"] >= _defaults.ESS_BULK_MIN)
     if low.any():
         messages.append(
             f"bulk ESS < {_defaults.ESS_BULK_MIN} for {_worst(table['ess_bulk'], low)} "

@@ -4,7 +4,7 @@ The model, for row i of family f(i) and run r(i):
 
     log loss_i ~ StudentT(nu, mu_i, sigma)          (or Normal(mu_i, sigma))
     mu_i = law.log_loss(x_i, theta[f(i)]) + delta[r(i)]
-    delta[r] ~ Normal(0, sigma_run), zero-sum within each size (only with run effects)
+    delta[r] ~ Normal(0, sigma_run)                  (only when run effects are on)
 
 with every law parameter ``theta`` pooled across families as described in
 :mod:`bayescale.priors`, and inputs centred: ``x_i = log(input_i / reference scale)``.
@@ -78,25 +78,17 @@ def family_parameter(name: str, prior: ParamPrior, pooling: str, n_families: int
 
 
 def run_offsets(runs: pd.DataFrame):
-    """Offsets of runs on log-loss around the mean of their (family, params) size.
+    """Offsets of runs on log-loss: ``delta[r] ~ Normal(0, sigma_run)``.
 
-    Runs of one size (seeds) differ by ``delta[r] ~ Normal(0, sigma_run)``. The offsets sum to
-    zero within each size, so they cannot absorb the law itself (a shift of all runs of a size
-    is the law's job); a size with one run gets no offset. Non-centred:
-    ``delta[r] = sigma_run * sqrt(k/(k-1)) * (z[r] - mean of z over its size)`` with k runs
-    of that size, which keeps each offset's marginal sd at ``sigma_run``.
+    They make the rows of one run share a shift (seed noise), so the run, not the row, is the
+    unit of replication when the law is fitted across sizes. Runs with many checkpoints pin
+    their own offset, and a centred offset samples best; otherwise non-centred.
     """
-    run_table = runs.drop_duplicates("run").sort_values("run")
-    size_idx = run_table.groupby(["family", "params"], sort=False).ngroup().to_numpy()
-    counts = np.bincount(size_idx)
-    k = counts[size_idx].astype(float)
-    scale = np.where(k > 1, np.sqrt(k / np.maximum(k - 1, 1)), 0.0)
     sigma_run = pm.HalfNormal("sigma_run", SIGMA_RUN_PRIOR)
+    if runs.groupby("run").size().median() >= 10:
+        return pm.Normal("run_offset", 0.0, sigma_run, dims="run")
     z = pm.Normal("run_offset_z", 0.0, 1.0, dims="run")
-    size_mean = pt.inc_subtensor(pt.zeros(len(counts))[size_idx], z) / counts
-    return pm.Deterministic(
-        "run_offset", sigma_run * scale * (z - size_mean[size_idx]), dims="run"
-    )
+    return pm.Deterministic("run_offset", sigma_run * z, dims="run")
 
 
 def build_model(

@@ -32,13 +32,14 @@ def family_parameter_draws(
     form: Form,
     *,
     family: str,
-    pooling: str,
     random_seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """Draws (one per posterior sample) of each law parameter for one family.
 
     ``family`` is a fitted family's name or :data:`_defaults.NEW_FAMILY` for a family not in
-    the data, drawn from the population (``mu + tau * z``, ``z ~ Normal(0, 1)``, seeded).
+    the data, drawn from the population: ``mu + tau * z``, ``z ~ Normal(0, 1)`` (seeded) for a
+    partially pooled parameter, ``mu`` for a completely pooled one; a parameter without pooling
+    has no population, and a new family cannot be predicted.
     """
     families = list(posterior["family"].to_numpy())
     if family != _defaults.NEW_FAMILY:
@@ -46,16 +47,19 @@ def family_parameter_draws(
             raise SpecError(f"unknown family {family!r}; fitted families: {', '.join(families)}")
         i = families.index(family)
         return {name: draws_of(posterior, name)[:, i] for name in form.parameters}
-    if pooling == "none":
-        raise SpecError("a fit without pooling has no population to draw a new family from")
+    unpooled = [name for name in form.parameters if f"{name}_mu" not in posterior]
+    if unpooled:
+        raise SpecError(
+            f"parameters {', '.join(unpooled)} were fitted without pooling: there is no "
+            "population to draw a new family from; name a fitted family"
+        )
     rng = np.random.default_rng(random_seed)
     out = {}
     for name in form.parameters:
         mu = draws_of(posterior, f"{name}_mu")
-        if pooling == "complete":
-            out[name] = mu
-        else:
-            out[name] = mu + draws_of(posterior, f"{name}_tau") * rng.standard_normal(mu.shape)
+        if f"{name}_tau" in posterior:
+            mu = mu + draws_of(posterior, f"{name}_tau") * rng.standard_normal(mu.shape)
+        out[name] = mu
     return out
 
 
@@ -85,20 +89,23 @@ def loss_draws(
     family: str,
     kind: str = "mean",
     random_seed: int = 0,
+    max_draws: int | None = None,
 ) -> np.ndarray:
     """Draws of loss (nats/token), shape (samples, points).
 
     ``kind="mean"`` is the law itself (the mean curve of a family); ``"predictive"`` adds a new
-    run's offset (seed noise) and the observation noise of the likelihood.
+    run's offset (seed noise) and the observation noise of the likelihood. ``max_draws`` thins
+    the posterior evenly to at most that many draws (cheaper bands for plots).
     """
     if kind not in KINDS:
         raise SpecError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     posterior = fit.idata["posterior"].to_dataset()
+    if max_draws is not None:
+        step = -(-posterior.sizes["chain"] * posterior.sizes["draw"] // max_draws)
+        posterior = posterior.isel(draw=slice(None, None, step))
     form = fit.form
     points = check_points(form, points)
-    p = family_parameter_draws(
-        posterior, form, family=family, pooling=fit.law.pooling, random_seed=random_seed
-    )
+    p = family_parameter_draws(posterior, form, family=family, random_seed=random_seed)
     x = centred_inputs(form, points, fit.scales)
     log_loss = form.log_loss(
         {k: v[None, :] for k, v in x.items()}, {k: v[:, None] for k, v in p.items()}, np

@@ -10,14 +10,15 @@ import pandas as pd
 from bayescale.forms import get_form
 from bayescale.model import centred_inputs
 
-#: Population (mean, between-family sd) of the chinchilla parameters used by default;
-#: close to published fits (Hoffmann et al. 2022; Besiroglu et al. 2024) at N0=3e8, D0=1e10.
+#: Population (mean, between-family sd) of the chinchilla parameters used by default: at
+#: N0=3e8, D0=1e10, E=1.65, A/N0^alpha=0.55, B/D0^beta=0.41 nats, alpha=0.34, beta=0.30,
+#: close to published fits (Hoffmann et al. 2022; Besiroglu et al. 2024).
 CHINCHILLA_TRUTH = {
-    "log_E": (0.5, 0.1),
-    "log_A": (-0.6, 0.15),
-    "log_B": (-0.9, 0.15),
-    "alpha": (0.34, 0.04),
-    "beta": (0.30, 0.04),
+    "log_L0": (0.96, 0.1),
+    "log_a_over_E": (-1.1, 0.15),
+    "log_b_over_E": (-1.4, 0.15),
+    "log_alpha": (-1.08, 0.12),
+    "log_beta": (-1.20, 0.12),
 }
 CHINCHILLA_SCALES = {"params": 3e8, "tokens": 1e10}
 

@@ -1,0 +1,133 @@
+"""Shared test helpers: synthetic fits built by hand (no sampling)."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping
+
+import arviz as az
+import numpy as np
+import pytest
+import xarray as xr
+
+from bayescale import _defaults
+from bayescale._version import __version__
+from bayescale.data import data_hash, read_runs
+from bayescale.law import ScalingFit, ScalingLaw, runs_to_dataset
+from bayescale.model import reference_scales
+from bayescale.simulate import simulate_runs
+
+FAMILIES = ("fam0", "fam1")
+CHAINS, DRAWS = 2, 50
+
+#: Per-family values of the chinchilla parameters used by the synthetic fit.
+CHINCHILLA_VALUES = {
+    "log_L0": (1.1, 1.0),
+    "log_a_over_E": (-0.4, -0.6),
+    "log_b_over_E": (-0.7, -0.5),
+    "log_alpha": (math.log(0.34), math.log(0.30)),
+    "log_beta": (math.log(0.28), math.log(0.32)),
+}
+#: Per-family values of the compute law parameters.
+COMPUTE_VALUES = {
+    "log_L0": (1.1, 1.0),
+    "log_a_over_E": (-0.4, -0.6),
+    "log_alpha": (math.log(0.15), math.log(0.12)),
+}
+TAU = 0.2  # between-family sd of every parameter in the synthetic posterior
+SIGMA, NU = 0.02, 8.0
+
+
+def small_runs():
+    """A canonical run table with the two families of the synthetic fit (simulated, tiny)."""
+    runs, _ = simulate_runs(n_families=len(FAMILIES), sizes=(2e7, 1e8), seeds=1,
+                            checkpoints=4, random_seed=1)
+    return read_runs(runs)
+
+
+def make_idata(
+    form: str = "chinchilla",
+    *,
+    values: Mapping[str, tuple[float, ...]] | None = None,
+    jitter: float = 0.0,
+    seed: int = 0,
+) -> xr.DataTree:
+    """A DataTree laid out exactly as ``ScalingLaw.fit`` returns it.
+
+    Every draw of a law parameter equals ``values`` (per family) unless ``jitter`` > 0, which
+    adds iid Normal(0, jitter) noise to every draw of every variable (finite r_hat, ESS).
+    """
+    law = ScalingLaw(form)
+    values = dict(values or (CHINCHILLA_VALUES if form == "chinchilla" else COMPUTE_VALUES))
+    rng = np.random.default_rng(seed)
+    shape = (CHAINS, DRAWS)
+
+    def const(value, *extra):
+        return np.full(shape + extra, value, dtype=float) + jitter * rng.standard_normal(
+            shape + extra
+        )
+
+    posterior = {}
+    for name, prior in law.full_priors().items():
+        per_family = np.asarray(values[name], dtype=float)
+        mu = float(per_family.mean())
+        posterior[name] = np.broadcast_to(per_family, shape + per_family.shape).copy()
+        posterior[name] += jitter * rng.standard_normal(posterior[name].shape)
+        posterior[f"{name}_mu"] = const(mu)
+        posterior[f"{name}_tau"] = np.abs(const(TAU))
+        if not prior.centered:
+            posterior[f"{name}_z"] = (posterior[name] - mu) / TAU
+    posterior["sigma"] = np.abs(const(SIGMA))
+    posterior["nu_minus_two"] = np.abs(const(NU - 2.0))
+    posterior["nu"] = posterior["nu_minus_two"] + 2.0
+    dims = {name: ["family"] for name in posterior if posterior[name].ndim == 3}
+    idata = az.from_dict(
+        {
+            "posterior": posterior,
+            "sample_stats": {"diverging": np.zeros(shape, dtype=bool),
+                             "n_steps": np.full(shape, 7.0)},
+        },
+        dims=dims,
+        coords={"family": list(FAMILIES)},
+    )
+    runs = small_runs()
+    scales = reference_scales(law.law_form, runs)
+    idata["runs"] = xr.DataTree(runs_to_dataset(runs))
+    idata.attrs.update(
+        {
+            "bayescale_format": _defaults.FIT_FORMAT,
+            "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
+            "bayescale_version": __version__,
+            "law": json.dumps(law.to_dict()),
+            "scales": json.dumps(scales),
+            "run_effect_used": 0,
+            "sampler": json.dumps(
+                {"sampler": "nutpie", "draws": DRAWS, "tune": DRAWS, "chains": CHAINS,
+                 "random_seed": seed, "target_accept": 0.9, "wall_seconds": 0.0}
+            ),
+            "random_seed": seed,
+            "data_sha256": data_hash(runs),
+        }
+    )
+    return idata
+
+
+def make_fit(form: str = "chinchilla", **kwargs) -> ScalingFit:
+    """A :class:`ScalingFit` around :func:`make_idata` (diagnostics not warned)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # r_hat of constant draws is 0/0
+        return ScalingFit(make_idata(form, **kwargs), warn=False)
+
+
+@pytest.fixture
+def chinchilla_fit() -> ScalingFit:
+    """Synthetic chinchilla fit: every draw equals ``CHINCHILLA_VALUES``."""
+    return make_fit("chinchilla")
+
+
+@pytest.fixture
+def mixed_fit() -> ScalingFit:
+    """Synthetic chinchilla fit with iid jitter on every draw (finite r_hat and ESS)."""
+    return make_fit("chinchilla", jitter=0.01)

@@ -1,0 +1,163 @@
+"""The command line: fit, predict, demo, bad input and bad paths (real NUTS where marked)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from bayescale.cli import main
+from bayescale.simulate import simulate_runs
+
+
+def run_cli(*args, cwd=None):
+    """Run ``python -m bayescale`` in a subprocess; return (status, stdout, stderr)."""
+    proc = subprocess.run([sys.executable, "-m", "bayescale", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=900)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory):
+    runs, _ = simulate_runs(n_families=3, sizes=(3e7, 1e8, 3e8, 1e9), seeds=1, checkpoints=5,
+                            random_seed=11)
+    path = tmp_path_factory.mktemp("data") / "runs.csv"
+    runs.rename(columns={"params": "n_params"}).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted_dir(small_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fit") / "out"
+    status, stdout, stderr = run_cli(
+        "fit", small_csv, "--law", "chinchilla", "--out", out, "--draws", 300, "--tune", 300,
+        "--chains", 2, "--seed", 3, "--columns", "params=n_params", "--json")
+    assert status == 0, stderr
+    return out, stdout, stderr
+
+
+@pytest.mark.slow
+def test_fit_writes_every_output(fitted_dir):
+    out, stdout, _ = fitted_dir
+    result = json.loads(stdout)  # exactly one JSON object on stdout
+    for name in ("fit.nc", "summary.csv", "diagnostics.json", "fit.png"):
+        assert (out / name).stat().st_size > 0
+    diag = json.loads((out / "diagnostics.json").read_text())
+    assert {"divergences", "max_rhat", "min_ess_bulk", "ok"} <= set(diag)
+    assert result["diagnostics"]["divergences"] == diag["divergences"]
+    summary = pd.read_csv(out / "summary.csv")
+    assert {"population mean", "fam0", "fam1", "fam2"} <= set(summary["family"].dropna())
+    assert (out / "fit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in os.listdir(out) if p.endswith(".tmp")]
+
+
+@pytest.mark.slow
+def test_predict_json_contract(fitted_dir):
+    out, _, _ = fitted_dir
+    status, stdout, stderr = run_cli("predict", out, "--params", 3e9, "--tokens", 6e10,
+                                     "--family", "fam1", "--json")
+    assert status == 0, stderr
+    result = json.loads(stdout)
+    assert {"mean", "median", "lower", "upper", "prob"} <= set(result)
+    assert result["prob"] == 0.9
+    assert 0 < result["lower"] < result["median"] < result["upper"]
+    status, stdout, _ = run_cli("predict", out, "--params", 3e9, "--tokens", 6e10, "--json",
+                                "--prob", 0.5)
+    new_family = json.loads(stdout)
+    assert status == 0 and new_family["family"] == "(new family)" and new_family["prob"] == 0.5
+
+
+@pytest.mark.slow
+def test_predict_text_and_errors(fitted_dir):
+    out, _, _ = fitted_dir
+    status, stdout, _ = run_cli("predict", out, "--params", 3e9, "--tokens", 6e10)
+    assert status == 0 and "interval" in stdout
+    status, stdout, stderr = run_cli("predict", out, "--params", 3e9, "--tokens", 6e10,
+                                     "--family", "nope")
+    assert status == 2 and stdout == ""
+    assert "unknown family 'nope'" in stderr and "Traceback" not in stderr
+    status, _, stderr = run_cli("predict", out, "--params", 3e9)
+    assert status == 2 and "--tokens" in stderr
+
+
+@pytest.mark.slow
+def test_demo_fits_bundled_data_cleanly(tmp_path):
+    """The main job at default settings: no divergences, r_hat <= 1.01, plot written."""
+    status, stdout, stderr = run_cli("demo", "--out", tmp_path / "demo", "--json")
+    assert status == 0, stderr
+    result = json.loads(stdout)
+    assert result["diagnostics"]["divergences"] == 0
+    assert result["diagnostics"]["max_rhat"] <= 1.01
+    assert result["diagnostics"]["ok"] is True
+    assert (tmp_path / "demo" / "fit.png").stat().st_size > 0
+    predictions = pd.DataFrame(result["predictions"])
+    assert len(predictions) == 9
+    # The held-out runs are 3.5x to 17x larger than any fitted model: the bar is Gadre et
+    # al.'s own extrapolation error (a few percent), and most intervals must cover.
+    assert predictions["abs_rel_error"].median() < 0.03
+    assert predictions["covered"].mean() >= 0.6
+
+
+def test_bad_csv_exits_2_naming_the_column(tmp_path):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"params": [1e8, 2e8], "tokens": [1e9, -5], "loss": [3.0, 2.9]}).to_csv(
+        bad, index=False)
+    status, stdout, stderr = run_cli("fit", bad, "--out", tmp_path / "out")
+    assert status == 2 and stdout == ""
+    assert "tokens" in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing created before the data passed
+
+
+def test_missing_csv_and_missing_column(tmp_path, capsys):
+    assert main(["fit", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    csv = tmp_path / "nocol.csv"
+    pd.DataFrame({"params": [1e8], "loss": [3.0]}).to_csv(csv, index=False)
+    assert main(["fit", str(csv), "--out", str(tmp_path / "o")]) == 2
+    assert "tokens" in capsys.readouterr().err
+
+
+def test_unknown_law_exits_2(tmp_path, small_csv, capsys):
+    assert main(["fit", str(small_csv), "--columns", "params=n_params", "--law", "nope",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown law 'nope'" in err and "chinchilla" in err
+
+
+def test_unwritable_output_dir_exits_2(tmp_path, small_csv, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    status = main(["fit", str(small_csv), "--columns", "params=n_params",
+                   "--out", str(blocker / "out")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "output folder" in err and str(blocker) in err
+
+
+def test_unwritable_output_dir_permissions(tmp_path, small_csv, capsys, monkeypatch):
+    out = tmp_path / "ro"
+    out.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access",
+                        lambda p, mode: False if str(p) == str(out) else real_access(p, mode))
+    assert main(["fit", str(small_csv), "--columns", "params=n_params", "--out", str(out)]) == 2
+    assert "not writable" in capsys.readouterr().err
+
+
+def test_predict_on_missing_fit_exits_2(tmp_path, capsys):
+    assert main(["predict", str(tmp_path), "--params", "1e9", "--tokens", "2e10"]) == 2
+    assert "no saved fit" in capsys.readouterr().err
+
+
+def test_non_positive_cli_number_is_a_usage_error(tmp_path):
+    status, _, stderr = run_cli("predict", tmp_path, "--params", "-1", "--tokens", "2e10")
+    assert status == 2 and "--params" in stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    status, _, stderr = run_cli("predict", tmp_path, "--params", "1e9", "--tokens", "1e10",
+                                "--debug")
+    assert status != 0 and "Traceback" in stderr

@@ -1,0 +1,153 @@
+"""Tests for bayescale.io: atomic save and trusted load of fits (no sampling)."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import stat
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from conftest import make_idata
+
+from bayescale import SpecMismatchError, load_fit, save_fit
+from bayescale.law import ScalingFit
+
+
+def _same_diagnostics(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        (isinstance(v, float) and math.isnan(v) and math.isnan(b[k])) or v == b[k]
+        for k, v in a.items()
+    )
+
+
+def test_round_trip(mixed_fit, tmp_path):
+    path = tmp_path / "fit.nc"
+    save_fit(mixed_fit, path)
+    loaded = load_fit(path, warn=False)
+    assert isinstance(loaded, ScalingFit)
+    before, after = mixed_fit.idata["posterior"], loaded.idata["posterior"]
+    assert set(before.data_vars) == set(after.data_vars)
+    for name in before.data_vars:
+        np.testing.assert_array_equal(after[name].to_numpy(), before[name].to_numpy())
+    assert loaded.families == mixed_fit.families
+    assert loaded.law == mixed_fit.law and loaded.scales == mixed_fit.scales
+    assert loaded.settings == mixed_fit.settings and loaded.run_effect == mixed_fit.run_effect
+    pd.testing.assert_frame_equal(loaded.runs, mixed_fit.runs)
+    assert _same_diagnostics(loaded.diagnostics.to_dict(), mixed_fit.diagnostics.to_dict())
+    assert loaded.idata.attrs["data_sha256"] == mixed_fit.idata.attrs["data_sha256"]
+    points = {"params": [1e8], "tokens": [2e9]}
+    pd.testing.assert_frame_equal(loaded.predict(points), mixed_fit.predict(points))
+
+
+def test_save_leaves_no_temporary_files(chinchilla_fit, tmp_path):
+    path = tmp_path / "fit.nc"
+    chinchilla_fit.save(path)
+    chinchilla_fit.save(path)  # overwriting works too
+    assert [p.name for p in tmp_path.iterdir()] == ["fit.nc"]
+
+
+def test_failed_save_keeps_old_file_and_no_temporary(chinchilla_fit, mixed_fit, tmp_path,
+                                                      monkeypatch):
+    path = tmp_path / "fit.nc"
+    save_fit(chinchilla_fit, path)
+    before = path.read_bytes()
+
+    def half_write(self, tmp, **kwargs):
+        with open(tmp, "wb") as handle:
+            handle.write(b"\x89HDF partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.DataTree, "to_netcdf", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        save_fit(mixed_fit, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["fit.nc"]
+
+
+def test_save_into_missing_folder(chinchilla_fit, tmp_path):
+    path = tmp_path / "missing" / "fit.nc"
+    with pytest.raises(OSError, match=re.escape(str(path.parent))):
+        save_fit(chinchilla_fit, path)
+    assert not path.parent.exists()
+
+
+def test_save_into_read_only_folder(chinchilla_fit, tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(folder)
+                        else real_access(p, mode, **kw))
+    with pytest.raises(PermissionError, match="not writable"):
+        save_fit(chinchilla_fit, folder / "fit.nc")
+    assert list(folder.iterdir()) == []
+
+
+def test_save_into_chmod_read_only_folder(chinchilla_fit, tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as root: a read-only folder is still writable")
+        with pytest.raises(PermissionError, match=re.escape(str(folder))):
+            save_fit(chinchilla_fit, folder / "fit.nc")
+    finally:
+        folder.chmod(stat.S_IRWXU)
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.nc"):
+        load_fit(tmp_path / "nope.nc")
+
+
+def test_load_refuses_foreign_files(tmp_path):
+    netcdf = tmp_path / "other.nc"
+    xr.Dataset({"x": ("i", np.arange(3.0))}).to_netcdf(netcdf, engine="h5netcdf")
+    with pytest.raises(SpecMismatchError, match="not written by bayescale"):
+        load_fit(netcdf)
+    text = tmp_path / "text.nc"
+    text.write_text("family,params\n")
+    with pytest.raises(SpecMismatchError, match="not a readable NetCDF"):
+        load_fit(text)
+
+
+def _save_tampered(tmp_path, **attrs):
+    idata = make_idata(jitter=0.01)
+    idata.attrs.update(attrs)
+    path = tmp_path / "tampered.nc"
+    idata.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def test_load_refuses_altered_hash(tmp_path):
+    path = _save_tampered(tmp_path, data_sha256="0" * 64)
+    with pytest.raises(SpecMismatchError, match="data hash"):
+        load_fit(path)
+
+
+def test_load_refuses_altered_run_table(tmp_path):
+    idata = make_idata(jitter=0.01)
+    runs = idata["runs"].to_dataset()
+    runs["loss"] = runs["loss"] * 1.001
+    idata["runs"] = xr.DataTree(runs)
+    path = tmp_path / "edited.nc"
+    idata.to_netcdf(path, engine="h5netcdf")
+    with pytest.raises(SpecMismatchError, match="data hash"):
+        load_fit(path)
+
+
+@pytest.mark.parametrize("version", [0, 2])
+def test_load_refuses_other_format_version(tmp_path, version):
+    path = _save_tampered(tmp_path, bayescale_format_version=version)
+    with pytest.raises(SpecMismatchError, match=f"version {version}"):
+        load_fit(path)
+
+
+def test_load_refuses_unknown_law(tmp_path):
+    path = _save_tampered(tmp_path, law='{"form": "retired_law"}')
+    with pytest.raises(SpecMismatchError, match="retired_law"):
+        load_fit(path)
