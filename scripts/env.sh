@@ -9,7 +9,7 @@ is_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)
 
 find_python() {
   local candidate
-  for candidate in "${BAYESCALE_PYTHON:-}" python3.13 python3.12 python3 python; do
+  for candidate in "${BAYESCALE_PYTHON:-}" python3.12 python3.13 python3 python; do
     [ -n "$candidate" ] || continue
     if command -v "$candidate" >/dev/null 2>&1 && is_ok "$candidate"; then
       command -v "$candidate"; return 0
@@ -18,8 +18,8 @@ find_python() {
   if command -v pyenv >/dev/null 2>&1; then
     local root version
     root="$(pyenv root)"
-    for version in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+' | sort -t. -k1,1n -k2,2n -k3,3n -r); do
-      candidate="$root/versions/$version/bin/python"
+    for version in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.[0-9]+' | sort -V); do
+      candidate="$root/versions/$version/bin/python3"
       if [ -x "$candidate" ] && is_ok "$candidate"; then echo "$candidate"; return 0; fi
     done
   fi
