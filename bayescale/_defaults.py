@@ -10,7 +10,11 @@ TARGET_ACCEPT = 0.9
 SAMPLER = "nutpie"  # fastest correct CPU backend here (see benchmarks/)
 SAMPLERS = ("pymc", "nutpie", "numpyro", "blackjax")
 SAMPLER_EXTRAS = {"numpyro": "jax", "blackjax": "jax"}
-SAMPLER_MODULES = {"nutpie": ("nutpie",), "numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
+SAMPLER_MODULES = {
+    "nutpie": ("nutpie",),
+    "numpyro": ("jax", "numpyro"),
+    "blackjax": ("jax", "blackjax"),
+}
 LIKELIHOODS = ("student_t", "normal")
 POOLINGS = ("partial", "complete", "none")
 NEW_FAMILY = "(new family)"

@@ -261,7 +261,7 @@ def read_runs(
     if "run" in table:
         run = table["run"]
     else:
-        labels = zip(family.astype(str), params, seed.astype("int64"))
+        labels = zip(family.astype(str), params, seed.astype("int64"), strict=True)
         run = pd.Series([f"{f}|N={p:.6g}|seed={s}" for f, p, s in labels], index=table.index)
 
     out = pd.DataFrame(index=table.index)
