@@ -1,4 +1,5 @@
-"""The ``bayescale`` command line: ``fit``, ``predict`` and ``demo``.
+"""The ``bayescale`` command line: ``fit``, ``predict``, ``demo``, ``compare``, ``optimal`` and
+``backtest``.
 
 stdout carries only the result (with ``--json``, exactly one JSON object); progress, warnings
 and errors go to stderr. Bad input or a bad path exits with status 2 and one line on stderr
@@ -8,6 +9,7 @@ and errors go to stderr. Bad input or a bad path exits with status 2 and one lin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -206,7 +208,8 @@ def _positive(text: str) -> float:
     return value
 
 
-def _sampling_options(parser: argparse.ArgumentParser, *, draws: int, tune: int) -> None:
+def _sampling_options(parser: argparse.ArgumentParser, *, draws: int, tune: int,
+                      pooling: str = "partial") -> None:
     parser.add_argument("--draws", type=int, default=draws, help="kept draws per chain")
     parser.add_argument("--tune", type=int, default=tune, help="tuning draws per chain")
     parser.add_argument("--chains", type=int, default=_defaults.CHAINS)
@@ -214,7 +217,11 @@ def _sampling_options(parser: argparse.ArgumentParser, *, draws: int, tune: int)
     parser.add_argument("--sampler", default=_defaults.SAMPLER, choices=_defaults.SAMPLERS)
     parser.add_argument("--target-accept", type=float, default=_defaults.TARGET_ACCEPT)
     parser.add_argument("--likelihood", default="student_t", choices=_defaults.LIKELIHOODS)
-    parser.add_argument("--pooling", default="partial", choices=_defaults.POOLINGS)
+    choices = _defaults.POOLINGS if pooling in _defaults.POOLINGS else (pooling,
+                                                                       *_defaults.POOLINGS)
+    parser.add_argument("--pooling", default=pooling, choices=choices,
+                        help="auto: none for fewer than 3 recipe groups, else partial"
+                        if pooling == "auto" else None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,7 +258,288 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="bayescale-demo", help="output folder")
     _sampling_options(demo, draws=_defaults.DRAWS, tune=_defaults.TUNE)
     demo.set_defaults(func=cmd_demo)
+    _add_decision_commands(sub, common)
+    _add_backtest_command(sub, common)
     return parser
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send everything written to stdout, at the file-descriptor level, to stderr.
+
+    Samplers draw progress on stdout (nutpie's native code writes to descriptor 1), which would
+    corrupt ``--json`` output; while a command works, descriptor 1 points at stderr.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real descriptor (e.g. captured streams): Python-level redirect only
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+        return
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _no_nan(value):
+    """``value`` with every non-finite float replaced by None (so the JSON stays valid)."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nan(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _interval(row) -> dict:
+    return {k: float(row[k]) for k in ("median", "lower", "upper")}
+
+
+def cmd_compare(args) -> dict | str:
+    """``bayescale compare DATA.csv --recipe-column recipe --a A --b B --target-flops C``."""
+    from bayescale.data import parse_column_mapping
+    from bayescale.decision import (
+        OPTIMAL,
+        decision_report,
+        recipe_family,
+        recipe_pooling,
+        recipe_runs,
+    )
+    from bayescale.io import atomic_write
+    from bayescale.plotting import plot_crossover
+
+    columns = parse_column_mapping(args.columns)
+    runs = recipe_runs(args.data, args.recipe_column, columns=columns)  # validate first
+    if args.a == args.b:
+        raise UsageError("--a and --b name the same recipe")
+    a = recipe_family(runs["family"], args.a, args.family)
+    b = recipe_family(runs["family"], args.b, args.family)
+    if args.range is not None and not args.range[0] < args.range[1]:
+        raise UsageError(f"--range LO HI needs LO < HI, got {args.range[0]:g} {args.range[1]:g}")
+    allocation = OPTIMAL if args.tokens_per_param is None else args.tokens_per_param
+    if allocation != OPTIMAL and args.law == "compute":
+        raise UsageError("--tokens-per-param does not apply to the compute law")
+    if args.pooling == "auto":
+        args.pooling = recipe_pooling(runs["family"].nunique())
+    out = _prepare_out_dir(args.out) if args.out else None
+    fit = _fit(args, runs)
+    report = decision_report(
+        fit, a, b, target_flops=args.target_flops,
+        flops_range=tuple(args.range) if args.range else None, kind=args.kind,
+        allocation=allocation, prob=args.prob, random_seed=args.seed,
+    )
+    files = {}
+    if out is not None:
+        from bayescale.io import atomic_write_text
+
+        files = _write_outputs(fit, out)
+        fig = plot_crossover(report.crossover, runs=fit.runs, target_flops=args.target_flops)
+        path = out / "compare.png"
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        files["compare.png"] = str(path)
+        path = out / "decision.csv"
+        atomic_write_text(path, report.table.to_csv(index=False))
+        files["decision.csv"] = str(path)
+    target, at_max = report.comparison.table.iloc[0], report.comparison.table.iloc[1]
+    result = {
+        "p_b_better": float(target["p_b_better"]),
+        "expected_difference": float(target["expected_difference"]),
+        "difference": {**_interval(target), "prob": args.prob},
+        "crossover": report.crossover.to_dict(),
+        "p_b_better_at_max_observed": float(at_max["p_b_better"]),
+        "max_observed_flops": float(at_max["flops"]),
+        "target_flops": args.target_flops,
+        "a": args.a,
+        "b": args.b,
+        "groups": {"a": a, "b": b},
+        "law": fit.law.form,
+        "kind": args.kind,
+        "allocation": allocation,
+        "prob": args.prob,
+        "text": report.text,
+        "diagnostics_ok": report.diagnostics_ok,
+        "diagnostics": fit.diagnostics.to_dict(),
+        "files": files,
+    }
+    if args.json:
+        return result
+    lines = [report.text]
+    if files:
+        lines.append(f"wrote {', '.join(files.values())}")
+    return "\n".join(lines)
+
+
+def cmd_optimal(args) -> dict | str:
+    """``bayescale optimal DIR --flops C``: compute-optimal N*, D* of a saved chinchilla fit."""
+    import numpy as np
+
+    from bayescale.decision import compute_optimal, compute_optimal_text
+    from bayescale.io import atomic_write, load_fit
+    from bayescale.plotting import plot_compute_optimal
+
+    folder = Path(args.dir)
+    path = folder / FIT_FILE if folder.is_dir() else folder
+    fit = load_fit(path)
+    if "tokens" not in fit.form.inputs:
+        raise UsageError(f"law {fit.law.form} has no N and D to allocate; 'optimal' needs a "
+                         "chinchilla-form fit")
+    result = compute_optimal(fit, [args.flops], family=args.family, prob=args.prob,
+                             random_seed=args.seed)
+    q = result.at(args.flops)
+    exps = result.exponents.set_index("quantity")
+    files = {}
+    if args.out:
+        out = _prepare_out_dir(args.out)
+        runs = fit.runs
+        grid = np.geomspace(runs["flops"].min(), max(runs["flops"].max(), args.flops), 60)
+        frontier = compute_optimal(fit, grid, family=args.family, prob=args.prob,
+                                   random_seed=args.seed)
+        fig = plot_compute_optimal(frontier, runs=runs)
+        png = out / "optimal.png"
+        atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        files["optimal.png"] = str(png)
+    answer = {
+        "params": {k: q["params"][k] for k in ("median", "lower", "upper")},
+        "tokens": {k: q["tokens"][k] for k in ("median", "lower", "upper")},
+        "tokens_per_param": {k: q["tokens_per_param"][k] for k in ("median", "lower", "upper")},
+        "loss": {k: q["loss"][k] for k in ("median", "lower", "upper")},
+        "exponents": {name: _interval(exps.loc[name]) for name in ("a", "b")},
+        "flops": args.flops,
+        "family": result.family,
+        "prob": args.prob,
+        "diagnostics_ok": fit.diagnostics.ok,
+        "files": files,
+    }
+    if args.json:
+        return answer
+    lines = [compute_optimal_text(result, args.flops)]
+    if not fit.diagnostics.ok:
+        lines.append("warning: the fit's sampling diagnostics failed; these numbers are not "
+                     "reliable")
+    if files:
+        lines.append(f"wrote {', '.join(files.values())}")
+    return "\n".join(lines)
+
+
+def _add_decision_commands(sub, common) -> None:
+    """The ``compare`` and ``optimal`` subcommands."""
+    comp = sub.add_parser("compare", parents=[common],
+                          help="fit recipes jointly; P(B better), crossover, decision report")
+    comp.add_argument("data", help="CSV with params, tokens, loss and a recipe column")
+    comp.add_argument("--recipe-column", default="recipe", help="column naming the recipe")
+    comp.add_argument("--a", required=True, help="recipe A (the baseline)")
+    comp.add_argument("--b", required=True, help="recipe B (the candidate)")
+    comp.add_argument("--target-flops", type=_positive, required=True,
+                      help="target training compute C (FLOPs)")
+    comp.add_argument("--range", type=_positive, nargs=2, metavar=("LO", "HI"),
+                      help="compute range (FLOPs) searched for a crossover (default: smallest "
+                           "observed C to max(target, largest observed C))")
+    comp.add_argument("--law", default="chinchilla", help="law name (see bayescale.models)")
+    comp.add_argument("--family", help="data family to compare in, when the data has several")
+    comp.add_argument("--tokens-per-param", type=_positive,
+                      help="train at this D/N (default: each recipe's compute-optimal N, D)")
+    comp.add_argument("--kind", default="mean", choices=("mean", "predictive"),
+                      help="compare mean curves, or a new run of each (adds noise)")
+    comp.add_argument("--prob", type=float, default=_defaults.CI_PROB)
+    comp.add_argument("--columns", help="rename columns: params=n_params,tokens=D,...")
+    comp.add_argument("--out", help="also write the fit, compare.png and decision.csv here")
+    _sampling_options(comp, draws=_defaults.DRAWS, tune=_defaults.TUNE, pooling="auto")
+    comp.set_defaults(func=cmd_compare)
+
+    opt = sub.add_parser("optimal", parents=[common],
+                         help="compute-optimal N*, D* at a budget from a saved chinchilla fit")
+    opt.add_argument("dir", help="folder written by 'bayescale fit' (or a fit.nc file)")
+    opt.add_argument("--flops", type=_positive, required=True, help="budget C (FLOPs)")
+    opt.add_argument("--family", help="fitted family, or omit (the only one, else a new one)")
+    opt.add_argument("--prob", type=float, default=_defaults.CI_PROB)
+    opt.add_argument("--seed", type=int, default=0)
+    opt.add_argument("--out", help="write the N*(C) frontier plot optimal.png here")
+    opt.set_defaults(func=cmd_optimal)
+
+
+def _holdout(text: str) -> str | float:
+    if text == "largest":
+        return text
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'largest' or a parameter count > 0, got {text!r}") from None
+
+
+def _fraction(text: str) -> float:
+    value = _positive(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {text!r}")
+    return value
+
+
+def cmd_backtest(args) -> dict | str:
+    """``bayescale backtest DATA.csv --law chinchilla --holdout largest``."""
+    from bayescale.backtest import backtest
+    from bayescale.checkpoints import Selection
+    from bayescale.data import parse_column_mapping, read_runs
+    from bayescale.law import ScalingLaw
+
+    columns = parse_column_mapping(args.columns)
+    runs = read_runs(args.data, columns=columns)  # validate before sampling
+    selection = Selection(min_tokens=args.min_tokens, min_fraction=args.min_fraction,
+                          q_maximal=args.q_maximal, max_per_run=args.max_per_run,
+                          annealed_only=args.annealed_only)
+    law = ScalingLaw(args.law, likelihood=args.likelihood, pooling=args.pooling,
+                     residuals=args.residuals)
+    result = backtest(
+        runs, law=law, holdout=args.holdout, selection=selection, prob=args.prob,
+        baseline=not args.no_baseline, n_boot=args.n_boot, random_seed=args.seed,
+        sampler=args.sampler, draws=args.draws, tune=args.tune, chains=args.chains,
+        target_accept=args.target_accept,
+    )
+    if args.json:
+        return result.to_dict()
+    return result.text() + "\n" + _diagnostics_line(result.fit)
+
+
+def _add_backtest_command(sub, common) -> None:
+    """The ``backtest`` subcommand."""
+    from bayescale.reference import N_BOOT
+
+    bt = sub.add_parser("backtest", parents=[common],
+                        help="hold out each family's largest model, fit the rest, predict it; "
+                             "bayescale vs the Huber/L-BFGS reference estimator")
+    bt.add_argument("data", help="CSV with columns params, tokens, loss [, family, seed, run]")
+    bt.add_argument("--law", default="chinchilla", help="law name (see bayescale.models)")
+    bt.add_argument("--holdout", type=_holdout, default="largest",
+                    help="'largest' (each family's largest model) or a parameter count N "
+                         "(hold out every run with at least N parameters)")
+    bt.add_argument("--columns", help="rename columns: params=n_params,tokens=D,...")
+    bt.add_argument("--prob", type=_fraction, default=_defaults.CI_PROB,
+                    help="interval probability")
+    bt.add_argument("--residuals", default="auto", choices=("auto", "ar1", "iid"),
+                    help="residuals along each run (default: AR(1) for checkpoint data)")
+    bt.add_argument("--min-tokens", type=_positive,
+                    help="drop intermediate checkpoints below D tokens")
+    bt.add_argument("--min-fraction", type=_fraction,
+                    help="drop intermediate checkpoints below this fraction of the run's final "
+                         "tokens")
+    bt.add_argument("--q-maximal", type=_fraction,
+                    help="keep only runs with at least q times the family's longest run's tokens")
+    bt.add_argument("--max-per-run", type=int,
+                    help="thin each run to at most K log-spaced checkpoints")
+    bt.add_argument("--annealed-only", action="store_true",
+                    help="keep only final checkpoints, except runs with lr_schedule=constant")
+    bt.add_argument("--n-boot", type=int, default=N_BOOT,
+                    help="bootstrap refits of the reference estimator")
+    bt.add_argument("--no-baseline", action="store_true",
+                    help="skip the reference estimator")
+    _sampling_options(bt, draws=_defaults.DRAWS, tune=_defaults.TUNE)
+    bt.set_defaults(func=cmd_backtest)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, _stdout_to_stderr():
             warnings.simplefilter("always", ConvergenceWarning)
             result = args.func(args)
         for w in caught:
@@ -274,7 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bayescale: error: {message}", file=sys.stderr)
         return 2
     if isinstance(result, dict):
-        print(json.dumps(result, default=_json_default))
+        print(json.dumps(_no_nan(result), default=_json_default, allow_nan=False))
     else:
         print(result)
     return 0
