@@ -5,6 +5,8 @@ Units everywhere: N in parameters (``params``), D in tokens (``tokens``), C in F
 """
 
 from bayescale._version import __version__
+from bayescale.backtest import BacktestResult, backtest
+from bayescale.checkpoints import Selection, select_checkpoints
 from bayescale.data import read_runs
 from bayescale.diagnostics import Diagnostics, diagnose
 from bayescale.exceptions import (
@@ -21,8 +23,10 @@ from bayescale.io import load_fit, save_fit
 from bayescale.law import ScalingFit, ScalingLaw
 from bayescale.predict import predict
 from bayescale.priors import ParamPrior
+from bayescale.reference import ReferenceFit, fit_reference
 
 __all__ = [
+    "BacktestResult",
     "BayescaleError",
     "ConvergenceWarning",
     "DataError",
@@ -31,16 +35,21 @@ __all__ = [
     "Form",
     "MissingDependencyError",
     "ParamPrior",
+    "ReferenceFit",
     "ScalingFit",
     "ScalingLaw",
+    "Selection",
     "SpecError",
     "SpecMismatchError",
     "__version__",
     "available_forms",
+    "backtest",
     "diagnose",
+    "fit_reference",
     "get_form",
     "load_fit",
     "predict",
     "read_runs",
     "save_fit",
+    "select_checkpoints",
 ]

@@ -23,7 +23,7 @@ from bayescale.data import check_family_points, data_hash, read_runs
 from bayescale.diagnostics import Diagnostics, diagnose
 from bayescale.exceptions import SpecError
 from bayescale.forms import Form, get_form
-from bayescale.model import build_model, reference_scales, use_run_effect
+from bayescale.model import RESIDUALS, build_model, reference_scales, use_ar1, use_run_effect
 from bayescale.priors import ParamPrior
 from bayescale.sampling import check_sampler, sample
 
@@ -45,7 +45,12 @@ class ScalingLaw:
     priors : mapping, optional
         Overrides of the law's default priors, ``{parameter: ParamPrior}`` (or dicts).
     run_effect : bool or "auto"
-        Per-run offsets on log-loss; "auto" turns them on when sizes have several seeds.
+        Per-run offsets on log-loss (seed noise; their sd ``sigma_run`` is reported); "auto"
+        turns them on when sizes have several seeds.
+    residuals : {"auto", "ar1", "iid"}
+        Residuals on log-loss: AR(1) along each run's log-tokens (the checkpoints of a run are
+        one correlated training curve), or independent. "auto" picks AR(1) when the median run
+        has at least 3 checkpoints. See :mod:`bayescale.model`.
     """
 
     form: str = "chinchilla"
@@ -53,6 +58,7 @@ class ScalingLaw:
     pooling: str = "partial"
     priors: Mapping[str, ParamPrior] = field(default_factory=dict)
     run_effect: bool | str = "auto"
+    residuals: str = "auto"
 
     def __post_init__(self) -> None:
         problems = []
@@ -69,6 +75,11 @@ class ScalingLaw:
             problems.append(f"unknown pooling {self.pooling!r}; choose {_defaults.POOLINGS}")
         if self.run_effect not in (True, False, "auto"):
             problems.append(f"run_effect must be True, False or 'auto', got {self.run_effect!r}")
+        if self.residuals not in ("auto", *RESIDUALS):
+            problems.append(
+                f"residuals must be 'auto', {' or '.join(map(repr, RESIDUALS))}, got "
+                f"{self.residuals!r}"
+            )
         priors = {}
         for name, prior in dict(self.priors).items():
             if form is not None and name not in form.parameters:
@@ -103,6 +114,7 @@ class ScalingLaw:
             "pooling": self.pooling,
             "priors": {k: v.to_dict() for k, v in self.full_priors().items()},
             "run_effect": self.run_effect,
+            "residuals": self.residuals,
         }
 
     @classmethod
@@ -140,9 +152,10 @@ class ScalingLaw:
         check_family_points(runs, n_family_params=len(form.parameters), pooling=pooling)
         scales = reference_scales(form, runs)
         run_effect = use_run_effect(runs, self.run_effect)
+        residuals = "ar1" if use_ar1(runs, self.residuals) else "iid"
         model = build_model(
             form, runs, priors=law.full_priors(), likelihood=law.likelihood, pooling=pooling,
-            run_effect=run_effect, scales=scales,
+            run_effect=run_effect, scales=scales, residuals=residuals,
         )
         start = time.perf_counter()
         idata = sample(
@@ -160,6 +173,7 @@ class ScalingLaw:
                 "law": json.dumps(law.to_dict()),
                 "scales": json.dumps(scales),
                 "run_effect_used": int(run_effect),
+                "residuals_used": residuals,
                 "sampler": json.dumps(
                     {"sampler": sampler, "draws": draws, "tune": tune, "chains": chains,
                      "random_seed": random_seed, "target_accept": target_accept,
@@ -205,6 +219,8 @@ class ScalingFit:
         self.law = ScalingLaw.from_dict(json.loads(idata.attrs["law"]))
         self.scales: dict[str, float] = json.loads(idata.attrs["scales"])
         self.run_effect = bool(idata.attrs["run_effect_used"])
+        #: "ar1" or "iid"; fits saved before AR(1) residuals existed are iid
+        self.residuals: str = str(idata.attrs.get("residuals_used", "iid"))
         self.settings: dict[str, Any] = json.loads(idata.attrs["sampler"])
         self.diagnostics: Diagnostics = diagnose(idata, var_names=self.checked_variables(),
                                                  warn=warn)

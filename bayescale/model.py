@@ -2,16 +2,35 @@
 
 The model, for row i of family f(i) and run r(i):
 
-    log loss_i ~ StudentT(nu, mu_i, sigma)          (or Normal(mu_i, sigma))
-    mu_i = law.log_loss(x_i, theta[f(i)]) + delta[r(i)]
+    log loss_i = mu_i + e_i,   mu_i = law.log_loss(x_i, theta[f(i)]) + delta[r(i)]
     delta[r] ~ Normal(0, sigma_run)                  (only when run effects are on)
 
 with every law parameter ``theta`` pooled across families as described in
 :mod:`bayescale.priors`, and inputs centred: ``x_i = log(input_i / reference scale)``.
+
+The residuals ``e_i`` on log-loss are either independent (``residuals="iid"``):
+
+    e_i ~ StudentT(nu, 0, sigma)                     (or Normal(0, sigma))
+
+or, for the checkpoints of one run, an AR(1) process along log-tokens (``residuals="ar1"``):
+with the run's checkpoints in token order and ``t_i = log D_i`` (D in tokens),
+
+    e_first ~ StudentT(nu, 0, sigma)
+    e_i | e_prev ~ StudentT(nu, rho_i e_prev, sigma sqrt(1 - rho_i^2)),
+    rho_i = exp(-(t_i - t_prev) / corr_length)
+
+a continuous-time AR(1) (Ornstein-Uhlenbeck) process sampled at the checkpoints: every
+checkpoint has the same marginal scale ``sigma``, and two checkpoints ``k`` e-folds of tokens
+apart are correlated by ``exp(-k / corr_length)`` whatever lies between them. A run's curve
+therefore carries the information of about (its log-token span / corr_length) independent
+points, however densely it is checkpointed; with iid residuals every checkpoint counts as a new
+point and intervals shrink like one over the square root of the number of checkpoints.
+A prediction for a final checkpoint is unchanged: its marginal is ``StudentT(nu, 0, sigma)``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,12 +38,22 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from bayescale.exceptions import DataError, DataWarning
 from bayescale.forms import Form
 from bayescale.priors import ParamPrior
 
 SIGMA_PRIOR = 0.1  # HalfNormal scale of the residual sd on log-loss
 SIGMA_RUN_PRIOR = 0.05  # HalfNormal scale of the run-to-run sd on log-loss
 NU_GAMMA = (2.0, 0.1)  # nu - 2 ~ Gamma(alpha, beta): mean 20, keeps nu > 2
+#: log corr_length ~ Normal(mu, sigma): the AR(1) correlation length in e-folds of tokens, 95%
+#: between 0.19 and 1.3 (median 0.5). Deviations that persist over a whole run (corr_length of
+#: several e-folds) are run offsets: with one run per model size they are confounded with the
+#: law's N-term, and a wide prior (95% 0.03-7.7) let the fits on the real curves of
+#: benchmarks/backtest_real.py drift to 4-30 e-folds, discard the across-size levels and
+#: extrapolate from within-run shapes, which learning-rate schedules distort (GPT-3 175B off
+#: by 12% instead of 4%). Runs with several seeds get true run offsets from ``run_effect``.
+CORR_LENGTH_PRIOR = (-0.7, 0.5)
+RESIDUALS = ("iid", "ar1")
 
 
 def reference_scales(form: Form, runs: pd.DataFrame) -> dict[str, float]:
@@ -58,6 +87,60 @@ def use_run_effect(runs: pd.DataFrame, setting: bool | str) -> bool:
     runs_per_size = runs.groupby(["family", "params"])["run"].nunique()
     rows_per_run = runs.groupby("run").size()
     return bool(runs_per_size.max() > 1 and rows_per_run.median() >= 2)
+
+
+def use_ar1(runs: pd.DataFrame, setting: str) -> bool:
+    """Decide whether residuals are AR(1) along each run's log-tokens.
+
+    ``"auto"`` picks AR(1) for checkpoint data (the median run has at least 3 rows), where the
+    checkpoints of a run are one training curve, not independent points; iid otherwise. A run
+    with two rows at the same token count cannot be ordered: "auto" then falls back to iid with
+    a :class:`DataWarning` naming the rows (``"ar1"`` raises, see :func:`checkpoint_order`).
+    """
+    if setting != "auto":
+        return setting == "ar1"
+    if not runs.groupby("run").size().median() >= 3:
+        return False
+    try:
+        checkpoint_order(runs)
+    except DataError as err:
+        warnings.warn(f"{err}; fitting iid residuals instead", DataWarning, stacklevel=3)
+        return False
+    return True
+
+
+def checkpoint_order(runs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Previous checkpoint of each row within its run, and the log-token step to it.
+
+    Returns ``(previous, step)``: ``previous[i]`` is the position of the row before ``i`` in
+    its run (token order), or ``i`` itself for a run's first row; ``step[i]`` is
+    ``log D_i - log D_previous`` (0 for first rows), D in tokens.
+
+    Raises
+    ------
+    DataError
+        If a run has two rows at the same token count: an AR(1) along tokens cannot place
+        them (average them, thin with ``bayescale.checkpoints.select_checkpoints``, or use
+        ``residuals="iid"``).
+    """
+    log_tokens = np.log(runs["tokens"].to_numpy(dtype=float))
+    order = np.lexsort((log_tokens, runs["run"].to_numpy(dtype=str)))
+    run_sorted = runs["run"].to_numpy(dtype=str)[order]
+    same_run = np.r_[False, run_sorted[1:] == run_sorted[:-1]]
+    previous = np.arange(len(runs))
+    previous[order[1:]] = np.where(same_run[1:], order[:-1], order[1:])
+    step = log_tokens - log_tokens[previous]
+    clash = same_run & (np.r_[1.0, np.diff(log_tokens[order])] <= 0)
+    if clash.any():
+        rows = runs["row"].to_numpy() if "row" in runs else np.arange(len(runs))
+        bad = sorted(int(rows[order[i]]) for i in np.flatnonzero(clash)[:5])
+        raise DataError(
+            f"column 'tokens': runs with two checkpoints at the same token count (rows "
+            f"{', '.join(map(str, bad))}); AR(1) residuals along tokens need distinct tokens "
+            "within a run: average or drop them, thin the checkpoints "
+            "(select_checkpoints(max_per_run=...)), or use residuals='iid'"
+        )
+    return previous, step
 
 
 def family_parameter(name: str, prior: ParamPrior, pooling: str, n_families: int):
@@ -100,6 +183,7 @@ def build_model(
     pooling: str,
     run_effect: bool,
     scales: Mapping[str, float],
+    residuals: str = "iid",
 ) -> pm.Model:
     """Build the PyMC model of ``form`` on the canonical run table ``runs``.
 
@@ -119,6 +203,8 @@ def build_model(
         Whether each run gets an offset on log-loss.
     scales : mapping
         Reference scale of each input (N0 in parameters, D0 in tokens, C0 in FLOPs).
+    residuals : {"iid", "ar1"}
+        Independent residuals, or AR(1) along each run's log-tokens (see the module docstring).
     """
     families = pd.Index(sorted(runs["family"].unique()))
     family_idx = families.get_indexer(runs["family"])
@@ -128,6 +214,9 @@ def build_model(
         coords["run"] = run_names.to_numpy()
         run_idx = run_names.get_indexer(runs["run"])
     x = centred_inputs(form, runs, scales)
+    if residuals == "ar1":
+        previous, step = checkpoint_order(runs)
+        first = previous == np.arange(len(runs))
     with pm.Model(coords=coords) as model:
         theta = {
             name: family_parameter(name, priors[name], pooling, len(families))
@@ -139,6 +228,15 @@ def build_model(
             mu = mu + run_offsets(runs)[run_idx]
         sigma = pm.HalfNormal("sigma", SIGMA_PRIOR)
         observed = np.log(runs["loss"].to_numpy(dtype=float))
+        if residuals == "ar1":
+            log_length = pm.Normal("log_corr_length", *CORR_LENGTH_PRIOR)
+            pm.Deterministic("corr_length", pt.exp(log_length))
+            # rho = exp(-step / length); 1 - rho^2 = -expm1(-2 step / length), exact near 1
+            scaled = np.where(first, 1.0, step) * pt.exp(-log_length)
+            rho = pt.where(first, 0.0, pt.exp(-scaled))
+            innovation = pt.where(first, 1.0, pt.sqrt(-pt.expm1(-2.0 * scaled)))
+            mu = mu + rho * (observed[previous] - mu[previous])
+            sigma = sigma * innovation
         if likelihood == "student_t":
             nu_minus_two = pm.Gamma("nu_minus_two", *NU_GAMMA)
             nu = pm.Deterministic("nu", nu_minus_two + 2.0)

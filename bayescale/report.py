@@ -62,7 +62,7 @@ def parameter_summary(fit, *, prob: float = _defaults.CI_PROB) -> pd.DataFrame:
             rows.append(_row(name, family, values[:, i], prob))
     if fit.form.derived is not None:
         rows.extend(_derived_rows(fit, posterior, prob))
-    for name in ("sigma", "nu", "sigma_run"):
+    for name in ("sigma", "nu", "sigma_run", "corr_length"):
         if name in posterior:
             rows.append(_row(name, "", draws_of(posterior, name), prob))
     table = pd.DataFrame(rows)

@@ -37,6 +37,7 @@ def simulate_runs(
     sigma: float = 0.01,
     nu: float = 5.0,
     sigma_run: float = 0.01,
+    corr_length: float = 0.0,
     random_seed: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate checkpoints of training runs from a hierarchical law.
@@ -45,7 +46,10 @@ def simulate_runs(
     (family, size N in parameters, seed) is one run trained to ``tokens_per_param * N`` tokens
     with ``checkpoints`` log-spaced checkpoints from ``first_checkpoint`` of the final tokens;
     each run gets an offset ``Normal(0, sigma_run)`` on log-loss and each row Student-t noise
-    (``nu``, ``sigma``) on log-loss.
+    (``nu``, ``sigma``) on log-loss. With ``corr_length`` > 0 (in e-folds of tokens) the noise
+    of a run's rows is instead a Gaussian AR(1) (Ornstein-Uhlenbeck) process along log-tokens
+    with marginal sd ``sigma``: checkpoints ``k`` e-folds apart correlate by
+    ``exp(-k / corr_length)``, the residual model of ``ScalingLaw(residuals="ar1")``.
 
     Returns
     -------
@@ -74,7 +78,10 @@ def simulate_runs(
                 x = centred_inputs(law, table, scales)
                 log_loss = law.log_loss(x, {k: v[i] for k, v in values.items()}, np)
                 log_loss = log_loss + rng.normal(0.0, sigma_run)
-                log_loss = log_loss + sigma * rng.standard_t(nu, size=checkpoints)
+                if corr_length > 0:
+                    log_loss = log_loss + sigma * _ou_path(np.log(tokens), corr_length, rng)
+                else:
+                    log_loss = log_loss + sigma * rng.standard_t(nu, size=checkpoints)
                 table["loss"] = np.exp(log_loss)
                 table["family"] = family
                 table["seed"] = seed
@@ -84,3 +91,13 @@ def simulate_runs(
     runs = runs[["family", "run", "seed", "params", "tokens", "loss"]]
     truth_table = pd.DataFrame({"family": families, **values})
     return runs, truth_table
+
+
+def _ou_path(log_tokens: np.ndarray, corr_length: float, rng: np.random.Generator) -> np.ndarray:
+    """A unit-variance Ornstein-Uhlenbeck path at increasing ``log_tokens``."""
+    path = np.empty(len(log_tokens))
+    path[0] = rng.standard_normal()
+    for i in range(1, len(path)):
+        rho = np.exp(-(log_tokens[i] - log_tokens[i - 1]) / corr_length)
+        path[i] = rho * path[i - 1] + np.sqrt(1 - rho * rho) * rng.standard_normal()
+    return path
