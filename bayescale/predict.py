@@ -94,7 +94,9 @@ def loss_draws(
     """Draws of loss (nats/token), shape (samples, points).
 
     ``kind="mean"`` is the law itself (the mean curve of a family); ``"predictive"`` adds a new
-    run's offset (seed noise) and the observation noise of the likelihood. ``max_draws`` thins
+    run's offset (seed noise, ``sigma_run``) and the observation noise of the likelihood: the
+    loss of one checkpoint of a new run, e.g. its final one (with AR(1) residuals along a run,
+    one checkpoint on its own still scatters with scale ``sigma``). ``max_draws`` thins
     the posterior evenly to at most that many draws (cheaper bands for plots).
     """
     if kind not in KINDS:

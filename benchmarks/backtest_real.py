@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--max-per-run", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
-                        help="default residuals only, all-checkpoint and final-only conditions")
+                        help="default residuals only; final-only and all-checkpoint conditions")
     args = parser.parse_args()
     args.thin = {"max_per_run": args.max_per_run}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -209,11 +209,8 @@ def main() -> None:
                  "summary": summarise(out["table"]),
                  "fits": [{k: out[k] for k in ("seconds", "rows", "residuals", "diagnostics",
                                                "noise")}]})
-    combined = pd.concat([rows[i]["table"] for i, r in enumerate(rows)
-                          if r["residuals"] == "default (auto)"
-                          and r["condition"] in ("all checkpoints", "final checkpoints only")
-                          and (r["data"].startswith("gadre") or r["condition"]
-                               == "all checkpoints")], ignore_index=True)
+    combined = pd.concat([rows[1]["table"], out["table"]],
+                         ignore_index=True)  # hitchhiker all checkpoints (default) + gadre
     rows.append({"data": "all 11 targets (hitchhiker all checkpoints + gadre)",
                  "condition": "default selection", "residuals": "default (auto)",
                  "table": combined, "summary": summarise(combined), "fits": []})

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_idata
 from scipy.stats import multivariate_normal
 
 from bayescale import (
@@ -18,6 +19,8 @@ from bayescale import (
     read_runs,
 )
 from bayescale.checkpoints import Selection, log_thin, select_checkpoints
+from bayescale.io import load_fit, save_fit
+from bayescale.law import ScalingFit
 from bayescale.model import (
     build_model,
     centred_inputs,
@@ -190,6 +193,18 @@ def test_ar1_likelihood_is_the_ornstein_uhlenbeck_density():
     point.pop("log_corr_length")
     iid_logp = iid.compile_logp(vars=[iid["log_loss"]], sum=True)(point)
     assert not np.isclose(iid_logp, logp)  # the correlation matters at this spacing
+
+
+def test_residuals_option_is_checked_and_round_trips(tmp_path):
+    with pytest.raises(SpecError, match="residuals must be"):
+        ScalingLaw(residuals="ar2")
+    law = ScalingLaw(residuals="ar1")
+    assert ScalingLaw.from_dict(law.to_dict()).residuals == "ar1"
+    idata = make_idata(jitter=0.01)
+    assert ScalingFit(idata, warn=False).residuals == "iid"  # fits saved before AR(1)
+    idata.attrs["residuals_used"] = "ar1"
+    save_fit(ScalingFit(idata, warn=False), tmp_path / "fit.nc")
+    assert load_fit(tmp_path / "fit.nc", warn=False).residuals == "ar1"
 
 
 # ------------------------------------------------------- real NUTS: more checkpoints, same runs
