@@ -21,6 +21,7 @@ import pandas as pd
 
 from bayescale import _defaults
 from bayescale.exceptions import BayescaleError, ConvergenceWarning
+from bayescale.html_report import add_report_command as _add_report_command
 
 FIT_FILE = "fit.nc"
 
@@ -163,6 +164,10 @@ def cmd_demo(args) -> dict | str:
     pred = pd.concat(predictions, ignore_index=True)
     pred["covered"] = (pred["lower"] <= pred["observed"]) & (pred["observed"] <= pred["upper"])
     pred["abs_rel_error"] = (pred["median"] - pred["observed"]).abs() / pred["observed"]
+    from bayescale.io import atomic_write_text  # held-out predictions, for 'bayescale report'
+
+    paths["predictions.csv"] = str(atomic_write_text(out / "predictions.csv",
+                                                     pred.to_csv(index=False)))
     if args.json:
         return {
             "out": str(out), "files": paths, "diagnostics": fit.diagnostics.to_dict(),
@@ -260,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     _add_decision_commands(sub, common)
     _add_backtest_command(sub, common)
+    _add_report_command(sub, common)
     return parser
 
 

@@ -1,0 +1,279 @@
+"""Figures (bayescale.plots) and the checks they draw (bayescale.checks), on synthetic fits.
+
+Every figure is rendered to PNG and its content asserted: panels, curves, points and the
+numbers in titles, against what predict / checks compute independently.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FAMILIES, make_fit
+from matplotlib.collections import LineCollection, PathCollection
+
+from bayescale import ScalingLaw, SpecError
+from bayescale import plotting as bp
+from bayescale.checks import (
+    interval_coverage,
+    lag1_autocorrelation,
+    pit_values,
+    posterior_predictive_draws,
+    prior_parameter_draws,
+    prior_predictive_draws,
+    residual_table,
+)
+from bayescale.plots.mcmc import default_variables
+
+
+@pytest.fixture(scope="module")
+def fit():
+    """Synthetic chinchilla fit, 2 families x 2 sizes x 4 checkpoints, jittered draws."""
+    return make_fit("chinchilla", jitter=0.01)
+
+
+def _render(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=50)
+    png = buffer.getvalue()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib import pyplot as plt
+
+    plt.close(fig)
+    return png
+
+
+def _visible(fig):
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def _scatter(ax) -> list[PathCollection]:
+    return [c for c in ax.collections if isinstance(c, PathCollection)]
+
+
+# ------------------------------------------------------------------------- loss curves
+
+
+@pytest.mark.parametrize("x", ["flops", "tokens"])
+def test_plot_loss_curves_are_the_posterior_median(fit, x):
+    fig = bp.plot_loss(fit, x=x)
+    axes = _visible(fig)
+    assert [ax.get_title() for ax in axes] == list(FAMILIES)
+    runs = fit.runs
+    for ax, family in zip(axes, FAMILIES, strict=True):
+        rows = runs[runs["family"] == family]
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        assert len(ax.lines) == rows["params"].nunique()  # one curve per model size
+        points = _scatter(ax)[0].get_offsets()
+        assert np.allclose(np.sort(points[:, 0]), np.sort(rows[x].to_numpy()))
+        assert np.allclose(np.sort(points[:, 1]), np.sort(rows["loss"].to_numpy()))
+        # first point of the smallest model's curve = predict's median at that input
+        line = ax.lines[0]
+        n = rows["params"].min()
+        d = rows.loc[rows["params"] == n, "tokens"].min()
+        expected = fit.predict({"params": [n], "tokens": [d]}, family=family)
+        assert line.get_xdata()[0] == pytest.approx(6 * n * d if x == "flops" else d)
+        assert line.get_ydata()[0] == pytest.approx(expected["median"].iloc[0], rel=1e-9)
+    assert "FLOPs" in axes[0].get_xlabel() or "tokens" in axes[0].get_xlabel()
+    _render(fig)
+
+
+def test_plot_loss_against_params_uses_final_checkpoints(fit):
+    fig = bp.plot_loss(fit, x="params")
+    runs = fit.runs
+    for ax, family in zip(_visible(fig), FAMILIES, strict=True):
+        rows = runs[runs["family"] == family]
+        final = rows.loc[rows.groupby("run")["tokens"].idxmax()]
+        points = _scatter(ax)[0].get_offsets()
+        assert len(points) == len(final) == rows["run"].nunique()
+        assert np.allclose(np.sort(points[:, 1]), np.sort(final["loss"].to_numpy()))
+        assert ax.get_xlabel() == "parameters N"
+    assert "final checkpoints" in fig._suptitle.get_text()
+    _render(fig)
+
+
+def test_plot_loss_marks_held_out_points_with_predictive_intervals(fit):
+    runs = fit.runs
+    held = runs[runs["params"] == runs["params"].max()].copy()
+    held["loss"] *= 1.02
+    unseen = held[held["family"] == "fam0"].assign(family="fam9")
+    fig = bp.plot_loss(fit, x="tokens", held_out=pd.concat([held, unseen]))
+    axes = _visible(fig)
+    assert [ax.get_title() for ax in axes] == ["fam0", "fam1",
+                                               "fam9 (predicted as a new family)"]
+    for ax, family in zip(axes, ["fam0", "fam1", "(new family)"], strict=True):
+        mine = held[held["family"] == "fam0"] if family == "(new family)" else \
+            held[held["family"] == family]
+        crosses = _scatter(ax)[-1]
+        assert np.allclose(np.sort(crosses.get_offsets()[:, 1]), np.sort(mine["loss"]))
+        expected = fit.predict(mine[["params", "tokens"]], family=family, kind="predictive")
+        bars = [c for c in ax.collections if isinstance(c, LineCollection)][-1]
+        lows = np.sort([seg[:, 1].min() for seg in bars.get_segments()])
+        highs = np.sort([seg[:, 1].max() for seg in bars.get_segments()])
+        assert np.allclose(lows, np.sort(expected["lower"]))
+        assert np.allclose(highs, np.sort(expected["upper"]))
+        labels = ax.get_legend_handles_labels()[1]
+        assert "held out (observed)" in labels
+    _render(fig)
+    fig = bp.plot_fit(fit, held_out=held)  # the old name draws the same compute figure
+    assert [ax.get_title() for ax in _visible(fig)] == list(FAMILIES)
+    _render(fig)
+
+
+def test_plot_loss_of_a_compute_law_and_bad_options():
+    compute = make_fit("compute", jitter=0.01)
+    fig = bp.plot_loss(compute)
+    for ax in _visible(fig):
+        assert len(ax.lines) == 1  # one curve along C per family
+    _render(fig)
+    with pytest.raises(SpecError, match="x must be one of"):
+        bp.plot_loss(compute, x="loss")
+    with pytest.raises(SpecError, match="unknown families"):
+        bp.plot_loss(compute, families=["nope"])
+
+
+# ------------------------------------------------------------------------- parameters
+
+
+def test_plot_parameters_shows_families_population_and_new_family(fit):
+    fig = bp.plot_parameters(fit)
+    axes = _visible(fig)
+    assert [ax.get_title() for ax in axes] == ["E", "A", "B", "alpha", "beta"]
+    alpha = axes[3]
+    labels = [t.get_text() for t in alpha.get_yticklabels()]
+    assert labels == ["fam0", "fam1", "population mean", "(new family)"]
+    # markers (one point lines) carry the medians: fam0 alpha 0.34, fam1 0.30
+    medians = [line.get_xdata()[0] for line in alpha.lines if len(line.get_xdata()) == 1]
+    assert medians[0] == pytest.approx(0.34, abs=0.005)
+    assert medians[1] == pytest.approx(0.30, abs=0.005)
+    intervals = [np.ptp(line.get_xdata()) for line in alpha.lines if len(line.get_xdata()) == 2]
+    # a new family spreads with tau = 0.2 on log alpha: far wider than any family's interval
+    assert intervals[3] > 5 * max(intervals[:3])
+    assert axes[1].get_xscale() == "log"  # A spans orders of magnitude
+    _render(fig)
+    fig = bp.plot_parameters(fit, constants=False, parameters=["log_alpha"])
+    assert [ax.get_title() for ax in _visible(fig)] == ["log_alpha"]
+    _render(fig)
+    with pytest.raises(SpecError, match="unknown parameters"):
+        bp.plot_parameters(fit, parameters=["gamma"])
+
+
+# ------------------------------------------------------------------------- predictive checks
+
+
+def test_posterior_predictive_draws_centre_and_spread(fit):
+    draws = posterior_predictive_draws(fit, max_draws=None, random_seed=1)
+    runs = fit.runs
+    assert draws.shape == (100, len(runs))
+    mean = residual_table(fit, max_draws=None)["fitted"].to_numpy()
+    log_resid = np.log(draws) - np.log(mean)[None, :]
+    assert abs(np.median(log_resid)) < 0.005
+    # Student-t(nu=8) with scale sigma=0.02: sd = 0.02 * sqrt(8/6) = 0.023
+    assert 0.019 < np.std(log_resid) < 0.029
+    again = posterior_predictive_draws(fit, max_draws=None, random_seed=1)
+    assert np.array_equal(draws, again)
+
+
+def test_pit_and_coverage_detect_narrow_intervals():
+    rng = np.random.default_rng(0)
+    draws = rng.standard_normal((2000, 400))
+    calibrated = rng.standard_normal(400)
+    assert 0.85 < interval_coverage(calibrated, draws, prob=0.9) < 0.95
+    assert np.histogram(pit_values(calibrated, draws), bins=5, range=(0, 1))[0].min() > 50
+    too_wide = 3 * rng.standard_normal(400)  # data more spread than the model says
+    assert interval_coverage(too_wide, draws, prob=0.9) < 0.5
+    pit = pit_values(too_wide, draws)
+    assert np.mean((pit < 0.05) | (pit > 0.95)) > 0.5
+
+
+def test_plot_ppc(fit):
+    fig = bp.plot_ppc(fit, n_replicates=20)
+    left, right = fig.axes
+    assert len(left.lines) == 21
+    observed = np.sort(fit.runs["loss"].to_numpy())
+    assert np.allclose(left.lines[-1].get_xdata(), observed)
+    assert left.lines[-1].get_ydata()[-1] == 1.0
+    counts = sum(p.get_height() for p in right.patches)
+    assert counts == len(observed)
+    assert "predictive interval" in right.get_title()
+    _render(fig)
+
+
+def test_residuals_and_their_autocorrelation(fit):
+    table = residual_table(fit)
+    runs = fit.runs
+    assert np.allclose(table["residual"], np.log(runs["loss"]) - np.log(table["fitted"]))
+    rows = runs[runs["family"] == "fam1"].iloc[:2]
+    expected = fit.predict(rows[["params", "tokens"]], family="fam1")["median"]
+    assert np.allclose(table.loc[rows.index, "fitted"], expected)
+    tokens = np.tile(np.arange(1.0, 9.0), 2)
+    trend = pd.DataFrame({"run": np.repeat(["a", "b"], 8), "tokens": tokens,
+                          "residual": np.r_[np.linspace(-1, 1, 8), np.linspace(1, -1, 8)]})
+    assert lag1_autocorrelation(trend) > 0.7
+    zigzag = trend.assign(residual=np.tile([1.0, -1.0], 8))
+    assert lag1_autocorrelation(zigzag) < -0.9
+    assert math.isnan(lag1_autocorrelation(trend.drop_duplicates("run")))
+    fig = bp.plot_residuals(fit)
+    for ax, family in zip(_visible(fig), FAMILIES, strict=True):
+        n_runs = runs.loc[runs["family"] == family, "run"].nunique()
+        assert len(ax.lines) == n_runs + 1  # one line per run and the zero line
+    assert f"{lag1_autocorrelation(table):.2f}" in fig._suptitle.get_text()
+    _render(fig)
+
+
+def test_prior_parameter_draws_follow_the_hierarchy():
+    rng = np.random.default_rng(3)
+    law = ScalingLaw("chinchilla")
+    prior = law.full_priors()["log_alpha"]
+    draws = prior_parameter_draws(law, 3, 40000, rng)["log_alpha"]
+    assert draws.shape == (40000, 3)
+    # Var = sigma^2 + E[tau^2], tau ~ Gamma(2, scale tau): E[tau^2] = 6 tau^2
+    assert np.std(draws[:, 0]) == pytest.approx(math.sqrt(prior.sigma**2 + 6 * prior.tau**2),
+                                                rel=0.03)
+    assert np.mean(draws) == pytest.approx(prior.mu, abs=0.01)
+    complete = prior_parameter_draws(ScalingLaw("chinchilla", pooling="complete"), 3, 100,
+                                     rng)["log_alpha"]
+    assert np.all(complete == complete[:, :1])
+    none = prior_parameter_draws(ScalingLaw("chinchilla", pooling="none"), 3, 40000,
+                                 rng)["log_alpha"]
+    assert np.std(none[:, 1]) == pytest.approx(prior.sigma, rel=0.03)
+    assert abs(np.corrcoef(none[:, 0], none[:, 1])[0, 1]) < 0.03
+
+
+def test_plot_prior_predictive(fit):
+    runs = fit.runs
+    sim = prior_predictive_draws(fit.law, runs, draws=300, random_seed=2)
+    assert sim.shape == (300, len(runs)) and np.all(sim > 0)
+    assert np.array_equal(sim, prior_predictive_draws(fit.law, runs, draws=300,
+                                                      random_seed=2))
+    fig = bp.plot_prior_predictive(fit.law, runs, draws=300, random_seed=2)
+    left = fig.axes[0]
+    bands = [c for c in left.collections if isinstance(c, LineCollection)]
+    assert len(bands) == 2 and all(len(b.get_segments()) == len(runs) for b in bands)
+    inside = interval_coverage(runs["loss"].to_numpy(), sim, prob=0.99)
+    assert f"{inside:.0%} of observed" in left.get_title()
+    _render(fig)
+    fig = bp.plot_prior_predictive(fit, draws=100)  # a fit: its own law and data
+    assert "prior predictive" in fig._suptitle.get_text()
+    _render(fig)
+
+
+# ------------------------------------------------------------------------- ArviZ diagnostics
+
+
+def test_trace_and_rank_plots(fit):
+    names = default_variables(fit)
+    assert names[:2] == ["log_L0_mu", "log_L0_tau"] and names[-2:] == ["sigma", "nu"]
+    fig = bp.plot_trace(fit)
+    assert len(fig.axes) == 2 * len(names)  # density and trace per variable
+    labels = {ax.get_ylabel() for ax in fig.axes} | {ax.get_xlabel() for ax in fig.axes}
+    assert {"log_alpha_mu", "sigma"} <= labels
+    _render(fig)
+    fig = bp.plot_rank(fit, var_names=["sigma", "log_beta"])
+    assert [ax.get_title() for ax in fig.axes] == ["sigma", "log_beta\nfam0", "log_beta\nfam1"]
+    _render(fig)
+    with pytest.raises(SpecError, match="no posterior variables"):
+        bp.plot_trace(fit, var_names=["gamma"])
