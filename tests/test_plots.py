@@ -277,3 +277,107 @@ def test_trace_and_rank_plots(fit):
     _render(fig)
     with pytest.raises(SpecError, match="no posterior variables"):
         bp.plot_trace(fit, var_names=["gamma"])
+
+
+# ------------------------------------------------------------------------- every law in models/
+
+
+def synthetic_fit_of(name: str, *, seed: int = 0):
+    """A fit of law ``name`` laid out as ``ScalingLaw.fit`` returns it, without sampling.
+
+    Runs (2 families x 3 sizes x 5 checkpoints) carry every input a law may read: N, D, C,
+    unique tokens U (half the final tokens: up to two epochs) and learning-rate areas S1, S2
+    (S2 = 0 until the last two checkpoints); losses follow the law at its prior means. Draws
+    are the prior means plus small jitter.
+    """
+    import json
+
+    import arviz as az
+    import xarray as xr
+    from conftest import CHAINS, DRAWS
+
+    from bayescale import _defaults, get_form, read_runs
+    from bayescale._version import __version__
+    from bayescale.data import data_hash
+    from bayescale.law import ScalingFit, runs_to_dataset
+    from bayescale.model import centred_inputs, reference_scales
+
+    law = ScalingLaw(name)
+    form = get_form(name)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for f, family in enumerate(FAMILIES):
+        for n in (2e7, 1e8, 5e8):
+            final = 20 * n
+            for i, d in enumerate(np.geomspace(0.1 * final, final, 5)):
+                rows.append({"family": family, "run": f"{family}-{n:g}", "params": n,
+                             "tokens": d, "unique_tokens": final / 2,
+                             "lr_area": 3e-4 * d / 1e6 * (1 + f),
+                             "lr_anneal_area": 0.0 if i < 3 else 1e-4 * (i - 2) * d / 1e6})
+    runs = pd.DataFrame(rows)
+    runs["flops"] = 6 * runs["params"] * runs["tokens"]
+    scales = reference_scales(form, runs)
+    x = centred_inputs(form, runs, scales)
+    mu = {k: p.mu for k, p in law.full_priors().items()}
+    log_loss = form.log_loss(x, {k: np.full(len(runs), v) for k, v in mu.items()}, np)
+    runs["loss"] = np.exp(log_loss + 0.01 * rng.standard_normal(len(runs)))
+    runs = read_runs(runs)
+    shape = (CHAINS, DRAWS)
+    posterior = {}
+    for pname, prior in law.full_priors().items():
+        values = prior.mu + np.array([0.0, 0.02])
+        posterior[pname] = values + 0.005 * rng.standard_normal((*shape, 2))
+        posterior[f"{pname}_mu"] = prior.mu + 0.005 * rng.standard_normal(shape)
+        posterior[f"{pname}_tau"] = 0.1 + 0.005 * np.abs(rng.standard_normal(shape))
+        if not prior.centered:
+            posterior[f"{pname}_z"] = (posterior[pname] - prior.mu) / 0.1
+    posterior["sigma"] = 0.01 + 0.001 * np.abs(rng.standard_normal(shape))
+    posterior["nu"] = 8.0 + rng.standard_normal(shape)
+    dims = {k: ["family"] for k, v in posterior.items() if v.ndim == 3}
+    idata = az.from_dict({"posterior": posterior,
+                          "sample_stats": {"diverging": np.zeros(shape, dtype=bool)}},
+                         dims=dims, coords={"family": list(FAMILIES)})
+    idata["runs"] = xr.DataTree(runs_to_dataset(runs))
+    idata.attrs.update({
+        "bayescale_format": _defaults.FIT_FORMAT,
+        "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
+        "bayescale_version": __version__, "law": json.dumps(law.to_dict()),
+        "scales": json.dumps(scales), "run_effect_used": 0, "random_seed": seed,
+        "sampler": json.dumps({"sampler": "nutpie", "draws": DRAWS, "tune": DRAWS,
+                               "chains": CHAINS, "random_seed": seed}),
+        "data_sha256": data_hash(runs),
+    })
+    return ScalingFit(idata, warn=False)
+
+
+def _laws():
+    from bayescale import available_forms
+
+    return sorted(available_forms())
+
+
+@pytest.mark.parametrize("name", _laws())
+def test_every_law_in_models_can_be_drawn(name):
+    """A law added as a file in models/ gets every figure: curves follow the law's median."""
+    from matplotlib import pyplot as plt
+
+    law_fit = synthetic_fit_of(name)
+    runs = law_fit.runs
+    for x in ("tokens", "params"):
+        fig = bp.plot_loss(law_fit, x=x)
+        ax = _visible(fig)[0]
+        assert ax.lines, f"{name}: no curve against {x}"
+        for line in ax.lines:
+            y = np.asarray(line.get_ydata(), dtype=float)
+            assert np.all(np.isfinite(y)) and np.all(y > 0), f"{name}: bad curve against {x}"
+        points = _scatter(ax)[0].get_offsets()
+        assert points.shape[0] > 0
+        plt.close(fig)
+    table = residual_table(law_fit)
+    # the data follow the law at the prior means (fam0's draws): residuals are the noise
+    fam0 = table[table["family"] == "fam0"]
+    assert np.abs(fam0["residual"]).max() < 0.06, name
+    fig = bp.plot_parameters(law_fit)
+    assert len(_visible(fig)) >= len(law_fit.form.parameters) - 2
+    plt.close(fig)
+    assert len(runs) == 30
