@@ -59,6 +59,9 @@ def sample(
         Show progress; default: only when stderr is a terminal.
     sampler_kwargs : mapping, optional
         Extra keyword arguments for the backend (``nuts_sampler_kwargs`` for external ones).
+        ``cores`` is taken out and passed to ``pm.sample``: how many chains run at once
+        (nutpie threads, PyMC processes; e.g. 1 in a one-thread Dask worker, see
+        :mod:`bayescale.sweep`); default: all CPUs for nutpie, ``min(chains, 2)`` for PyMC.
 
     Returns
     -------
@@ -71,6 +74,7 @@ def sample(
     if progressbar is None:
         progressbar = sys.stderr.isatty()
     kwargs = dict(sampler_kwargs or {})
+    cores = kwargs.pop("cores", None)
     options: dict[str, Any] = {}
     if sampler == "pymc":
         options["target_accept"] = target_accept
@@ -83,7 +87,7 @@ def sample(
             draws=draws,
             tune=tune,
             chains=chains,
-            cores=min(chains, 2) if sampler == "pymc" else None,
+            cores=(min(chains, 2) if cores is None else cores) if sampler == "pymc" else cores,
             random_seed=random_seed,
             nuts_sampler=sampler,
             progressbar=progressbar,
