@@ -151,3 +151,18 @@ def test_load_refuses_unknown_law(tmp_path):
     path = _save_tampered(tmp_path, law='{"form": "retired_law"}')
     with pytest.raises(SpecMismatchError, match="retired_law"):
         load_fit(path)
+
+
+def test_atomic_write_gives_usual_permissions(tmp_path):
+    """Results are readable like any file the user writes (mkstemp alone would give 0600)."""
+    import os
+    import stat
+
+    from bayescale.io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        path = atomic_write_text(tmp_path / "out.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
