@@ -21,7 +21,7 @@ from bayescale import _defaults
 from bayescale._version import __version__
 from bayescale.data import check_family_points, data_hash, read_runs
 from bayescale.diagnostics import Diagnostics, diagnose
-from bayescale.exceptions import SpecError
+from bayescale.exceptions import DataError, SpecError
 from bayescale.forms import Form, get_form
 from bayescale.model import RESIDUALS, build_model, reference_scales, use_ar1, use_run_effect
 from bayescale.priors import ParamPrior
@@ -145,6 +145,12 @@ class ScalingLaw:
         check_sampler(sampler)
         runs = read_runs(runs, columns=columns)
         form = self.law_form
+        missing = [name for name in form.inputs if name not in runs]
+        if missing:
+            raise DataError(
+                f"law {form.name} reads column(s) {', '.join(map(repr, missing))}, which the "
+                f"run table does not have (available: {', '.join(map(str, runs.columns))})"
+            )
         n_families = runs["family"].nunique()
         pooling = "complete" if self.pooling == "partial" and n_families == 1 else self.pooling
         law = self if pooling == self.pooling else ScalingLaw(**{**self.__dict__,
@@ -165,25 +171,32 @@ class ScalingLaw:
         )
         seconds = time.perf_counter() - start
         idata["runs"] = xr.DataTree(runs_to_dataset(runs))
-        idata.attrs.update(
-            {
-                "bayescale_format": _defaults.FIT_FORMAT,
-                "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
-                "bayescale_version": __version__,
-                "law": json.dumps(law.to_dict()),
-                "scales": json.dumps(scales),
-                "run_effect_used": int(run_effect),
-                "residuals_used": residuals,
-                "sampler": json.dumps(
-                    {"sampler": sampler, "draws": draws, "tune": tune, "chains": chains,
+        idata.attrs.update(fit_attrs(
+            law, runs, scales=scales, run_effect=run_effect, residuals=residuals,
+            sampler={"sampler": sampler, "draws": draws, "tune": tune, "chains": chains,
                      "random_seed": random_seed, "target_accept": target_accept,
-                     "wall_seconds": seconds}
-                ),
-                "random_seed": random_seed,
-                "data_sha256": data_hash(runs),
-            }
-        )
+                     "wall_seconds": seconds},
+        ))
         return ScalingFit(idata)
+
+
+def fit_attrs(law: ScalingLaw, runs: pd.DataFrame, *, scales: dict[str, float],
+              run_effect: bool, residuals: str, sampler: dict[str, Any]) -> dict[str, Any]:
+    """The ``attrs`` a fit's DataTree carries (what :class:`ScalingFit` and ``load_fit`` read):
+    format marker and version, package version, the law as JSON, reference scales, the run
+    effect and residual model used, sampler settings, seed and the data's SHA-256."""
+    return {
+        "bayescale_format": _defaults.FIT_FORMAT,
+        "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
+        "bayescale_version": __version__,
+        "law": json.dumps(law.to_dict()),
+        "scales": json.dumps(scales),
+        "run_effect_used": int(run_effect),
+        "residuals_used": residuals,
+        "sampler": json.dumps(sampler),
+        "random_seed": sampler["random_seed"],
+        "data_sha256": data_hash(runs),
+    }
 
 
 def runs_to_dataset(runs: pd.DataFrame) -> xr.Dataset:

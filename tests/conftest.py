@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Mapping
@@ -12,10 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayescale import _defaults
-from bayescale._version import __version__
-from bayescale.data import data_hash, read_runs
-from bayescale.law import ScalingFit, ScalingLaw, runs_to_dataset
+from bayescale.data import read_runs
+from bayescale.law import ScalingFit, ScalingLaw, fit_attrs, runs_to_dataset
 from bayescale.model import reference_scales
 from bayescale.simulate import simulate_runs
 
@@ -95,22 +92,11 @@ def make_idata(
     runs = small_runs()
     scales = reference_scales(law.law_form, runs)
     idata["runs"] = xr.DataTree(runs_to_dataset(runs))
-    idata.attrs.update(
-        {
-            "bayescale_format": _defaults.FIT_FORMAT,
-            "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
-            "bayescale_version": __version__,
-            "law": json.dumps(law.to_dict()),
-            "scales": json.dumps(scales),
-            "run_effect_used": 0,
-            "sampler": json.dumps(
-                {"sampler": "nutpie", "draws": DRAWS, "tune": DRAWS, "chains": CHAINS,
-                 "random_seed": seed, "target_accept": 0.9, "wall_seconds": 0.0}
-            ),
-            "random_seed": seed,
-            "data_sha256": data_hash(runs),
-        }
-    )
+    idata.attrs.update(fit_attrs(
+        law, runs, scales=scales, run_effect=False, residuals="iid",
+        sampler={"sampler": "nutpie", "draws": DRAWS, "tune": DRAWS, "chains": CHAINS,
+                 "random_seed": seed, "target_accept": 0.9, "wall_seconds": 0.0},
+    ))
     return idata
 
 
