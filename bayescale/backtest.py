@@ -32,6 +32,7 @@ from bayescale.checkpoints import Selection, select_checkpoints
 from bayescale.data import read_runs
 from bayescale.exceptions import DataError, DataWarning, SpecError
 from bayescale.law import ScalingFit, ScalingLaw
+from bayescale.predict import loss_draws, summarize_draws
 from bayescale.reference import N_BOOT, fit_reference
 
 LARGEST = "largest"
@@ -109,11 +110,29 @@ class BacktestResult:
         The bayescale fit to the training rows.
     settings : dict
         Law, holdout, selection, interval probability, rows fitted.
+    checkpoints : DataFrame or None
+        The posterior predictive check on held-out checkpoints (``checkpoints=True``): one row
+        per checkpoint of every held-out run (after the same token cuts as the training rows),
+        with ``family``, ``run``, ``params``, ``tokens``, ``observed``, ``median``, ``lower``,
+        ``upper``, ``covered`` and ``log_score`` (log predictive density of the observed log
+        loss, from a Gaussian fitted to the predictive draws).
     """
 
     table: pd.DataFrame
     fit: ScalingFit = field(repr=False)
     settings: dict[str, Any]
+    checkpoints: pd.DataFrame | None = field(default=None, repr=False)
+
+    def checkpoint_summary(self) -> dict | None:
+        """Coverage of the held-out checkpoints' intervals and their mean log score (None
+        without ``checkpoints=True``)."""
+        c = self.checkpoints
+        if c is None or c.empty:
+            return None
+        return {"rows": len(c), "coverage": float(c["covered"].mean()),
+                "mean_log_score": float(c["log_score"].mean()),
+                "median_are": float(((c["median"] - c["observed"]).abs() / c["observed"])
+                                    .median())}
 
     def to_dict(self) -> dict:
         """The JSON contract: ``families`` (per target: ``family``, ``are``, ``covered``,
@@ -140,10 +159,10 @@ class BacktestResult:
         """A table for people: one line per target, then the summary."""
         prob = self.settings["prob"]
         lines = [
-            f"backtest of the {self.settings['law']} law, holdout {self.settings['holdout']}, "
-            f"checkpoints: {self.settings['selection']}; {self.settings['rows']} rows fitted",
-            f"{'family':<24} {'N':>8} {'D':>8} {'observed':>8}  bayescale median "
-            f"[{prob:.0%}]          ARE     reference [{prob:.0%} bootstrap]        ARE",
+            (f"backtest of the {self.settings['law']} law, holdout {self.settings['holdout']}, "
+            f"checkpoints: {self.settings['selection']}; {self.settings['rows']} rows fitted"),
+            (f"{'family':<24} {'N':>8} {'D':>8} {'observed':>8}  bayescale median "
+            f"[{prob:.0%}]          ARE     reference [{prob:.0%} bootstrap]        ARE"),
         ]
         for _, r in self.table.iterrows():
             base = (f"{r['baseline_estimate']:.3f} [{r['baseline_lower']:.3f}, "
@@ -181,6 +200,7 @@ def backtest(
     n_boot: int = N_BOOT,
     columns: Mapping[str, str] | None = None,
     random_seed: int = 0,
+    checkpoints: bool = False,
     **fit_kwargs,
 ) -> BacktestResult:
     """Hold out each family's largest model, fit the rest, predict its final loss.
@@ -205,6 +225,10 @@ def backtest(
         Bootstrap refits of the reference estimator.
     random_seed : int
         Seed of the NUTS fit, the predictive draws and the bootstrap.
+    checkpoints : bool
+        Also predict every checkpoint of the held-out runs (the posterior predictive check
+        that decides between AR(1) and independent residuals; see
+        :attr:`BacktestResult.checkpoints`).
     **fit_kwargs
         Passed to :meth:`ScalingLaw.fit` (``draws``, ``tune``, ``chains``, ``sampler``, ...).
 
@@ -250,4 +274,33 @@ def backtest(
     settings = {"law": law.form, "holdout": holdout, "selection": selection.label,
                 "selection_settings": selection.to_dict(), "prob": prob, "rows": len(train),
                 "residuals": fit.residuals, "run_effect": fit.run_effect}
-    return BacktestResult(table=result, fit=fit, settings=settings)
+    held = None
+    if checkpoints:
+        held = _held_out_checkpoints(fit, table[table["run"].isin(targets["run"])], selection,
+                                     prob=prob, random_seed=random_seed)
+    return BacktestResult(table=result, fit=fit, settings=settings, checkpoints=held)
+
+
+def _held_out_checkpoints(fit: ScalingFit, held: pd.DataFrame, selection: Selection, *,
+                          prob: float, random_seed: int) -> pd.DataFrame:
+    """Predict every checkpoint of the held-out runs (each run as a new run of its family)."""
+    cuts = Selection(min_tokens=selection.min_tokens, min_fraction=selection.min_fraction)
+    held = select_checkpoints(held, cuts)
+    inputs = ["params", "tokens", "flops"]
+    parts = []
+    for family, group in held.groupby("family", sort=False):
+        draws = loss_draws(fit, group[inputs], family=family, kind="predictive",
+                           random_seed=random_seed)
+        summary = summarize_draws(draws, prob=prob)
+        out = group[["family", "run", "params", "tokens"]].reset_index(drop=True)
+        out["observed"] = group["loss"].to_numpy()
+        out[["median", "lower", "upper"]] = summary[["median", "lower", "upper"]].to_numpy()
+        log_draws = np.log(draws)
+        mu, sd = log_draws.mean(axis=0), log_draws.std(axis=0)
+        z = (np.log(out["observed"].to_numpy()) - mu) / sd
+        out["log_score"] = -0.5 * z ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+        parts.append(out)
+    out = pd.concat(parts, ignore_index=True)
+    out["covered"] = (out["lower"] <= out["observed"]) & (out["observed"] <= out["upper"])
+    return out
+

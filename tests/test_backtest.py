@@ -143,3 +143,18 @@ def test_backtest_command_end_to_end(tmp_path):
     assert all(set(f) == FAMILY_KEYS for f in d["families"])
     # simulated from the law with 1% noise: a 3.3x extrapolation in N is accurate
     assert d["median_are"] < 0.03 and d["coverage"] >= 2 / 3
+
+
+def test_held_out_checkpoint_check(fake_fit):
+    runs = simulated()
+    result = backtest(runs, baseline=False, checkpoints=True, selection={"min_fraction": 0.5})
+    c = result.checkpoints
+    held = runs[runs["params"] == 2e8]
+    final = held.groupby("run")["tokens"].transform("max")
+    assert len(c) == int((held["tokens"] >= 0.5 * final).sum())  # same cut as training rows
+    np.testing.assert_array_equal(c["covered"],
+                                  (c["lower"] <= c["observed"]) & (c["observed"] <= c["upper"]))
+    assert np.isfinite(c["log_score"]).all()
+    s = result.checkpoint_summary()
+    assert s["rows"] == len(c) and s["coverage"] == pytest.approx(c["covered"].mean())
+    assert backtest(runs, baseline=False).checkpoint_summary() is None
