@@ -1,0 +1,91 @@
+"""Figure of an emergence analysis: data, posterior curves with bands, level, threshold posterior.
+
+It draws what :mod:`bayescale.emergence` computes (curves from ``MetricFit.mean_draws``,
+thresholds from :class:`~bayescale.emergence.Emergence`), never anything new.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayescale import _defaults
+from bayescale.predict import summarize_draws
+
+MAX_PLOT_DRAWS = 400  # parameter draws used for the bands (thinned evenly)
+
+
+def plot_emergence(fit, result, *, prob: float = _defaults.CI_PROB):
+    """Two panels: metric vs compute, and the posterior of the threshold compute.
+
+    Top: the data (one colour per family), each family's posterior median curve of the
+    expected metric with its ``prob`` band, the level (dashed) and the target compute
+    (dotted). Bottom: histograms of the threshold draws (log10 of C in FLOPs, or of N in
+    parameters for ``by="params"``) per family and for a new family; the legend gives each
+    family's probability of not emerging inside the range.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    data = fit.data
+    lo, hi = result.flops_range
+    grid = np.geomspace(lo, min(hi, max(data["flops"].max(), result.target_flops) * 10), 120)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 8.0),
+                                      gridspec_kw={"height_ratios": [3, 2]})
+    names = [*fit.families, _defaults.NEW_FAMILY]
+    for i, family in enumerate(names):
+        colour = "black" if family == _defaults.NEW_FAMILY else f"C{i % 10}"
+        p = fit.parameter_draws(family)
+        n = len(next(iter(p.values())))
+        keep = np.linspace(0, n - 1, min(n, MAX_PLOT_DRAWS)).astype(int)
+        p = {k: v[keep] for k, v in p.items()}
+        style = "--" if family == _defaults.NEW_FAMILY else "-"
+        rows = data[data["family"] == family]
+        if "params" not in fit.form.inputs:
+            band = summarize_draws(fit.mean_draws({"flops": grid}, p), prob=prob)
+            top.plot(grid, band["median"], color=colour, lw=1.3, ls=style, label=family)
+            if family != _defaults.NEW_FAMILY:
+                top.fill_between(grid, band["lower"], band["upper"], color=colour, alpha=0.2,
+                                 lw=0)
+                top.scatter(rows["flops"], rows["metric"], s=12, color=colour, edgecolor="none")
+        elif family != _defaults.NEW_FAMILY:  # one curve per model size, along its training
+            sizes = np.sort(rows["params"].unique())
+            for j, size in enumerate(sizes):
+                shade = plt.get_cmap("viridis")(j / max(1, len(sizes) - 1))
+                mine = rows[rows["params"] == size]
+                along = np.geomspace(mine["flops"].min(),
+                                     max(mine["flops"].max(), result.target_flops) * 3, 80)
+                band = summarize_draws(fit.mean_draws(
+                    {"flops": along, "params": np.full_like(along, size)}, p), prob=prob)
+                top.plot(along, band["median"], color=shade, lw=1.2,
+                         label=f"{family} N={size:.2g}")
+                top.fill_between(along, band["lower"], band["upper"], color=shade, alpha=0.2,
+                                 lw=0)
+                top.scatter(mine["flops"], mine["metric"], s=10, color=shade, edgecolor="none")
+        draws = result.draws[family]
+        finite = np.log10(draws[np.isfinite(draws)])
+        p_never = result.table.set_index("family").loc[family, "p_not_emerged"]
+        if finite.size:
+            bottom.hist(finite, bins=50, histtype="step", density=True, color=colour, ls=style,
+                        label=f"{family} (P not emerged {p_never:.2f})")
+    top.axhline(result.level, color="grey", ls="--", lw=1)
+    top.axhline(fit.chance, color="grey", ls=":", lw=0.8)
+    top.axvline(result.target_flops, color="grey", ls=":", lw=1)
+    top.set_xscale("log")
+    top.set_xlabel("training compute C (FLOPs)")
+    top.set_ylabel(f"{fit.metric} (expected; {prob:.0%} band)")
+    top.legend(fontsize=7, loc="upper left")
+    unit = "C (FLOPs)" if result.by == "flops" else (
+        f"N (parameters) at {result.tokens_per_param:g} tokens/parameter")
+    bottom.axvline(np.log10(result.target), color="grey", ls=":", lw=1)
+    bottom.set_xlabel(f"log10 threshold {unit} where the expected {fit.metric} reaches "
+                      f"{result.level:g}")
+    bottom.set_ylabel("posterior density")
+    bottom.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
