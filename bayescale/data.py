@@ -4,7 +4,10 @@ A run table has one row per (run, checkpoint): a model with ``params`` parameter
 (N) trained on ``tokens`` tokens (D) reached a ``loss`` in nats/token. Optional
 columns are ``family`` (a data set or recipe sharing a scaling law), ``seed``,
 ``run`` (an identifier grouping the checkpoints of one training run), ``flops``
-(training compute C in FLOPs; defaults to 6 N D) and ``recipe``.
+(training compute C in FLOPs; defaults to 6 N D), ``recipe``, and the inputs of some laws:
+``unique_tokens`` (U, unique tokens in the training set, > 0; data-constrained law),
+``lr_area`` (S1, the sum of the learning rate over steps, > 0) and ``lr_anneal_area``
+(S2, the annealing area, >= 0; learning-rate annealing law).
 
 Every problem with the table raises :class:`~bayescale.exceptions.DataError`
 whose message names the column and the first offending rows, given as 0-based
@@ -24,11 +27,14 @@ import pandas as pd
 from bayescale.exceptions import DataError, DataWarning
 
 REQUIRED = ("params", "tokens", "loss")
-OPTIONAL = ("family", "seed", "run", "flops", "recipe")
+OPTIONAL = ("family", "seed", "run", "flops", "recipe", "unique_tokens", "lr_area",
+            "lr_anneal_area")
 
 _CANONICAL = REQUIRED + OPTIONAL
-_NUMERIC = ("params", "tokens", "loss", "flops", "seed")
-_POSITIVE = ("params", "tokens", "loss", "flops")
+_NUMERIC = ("params", "tokens", "loss", "flops", "seed", "unique_tokens", "lr_area",
+            "lr_anneal_area")
+_POSITIVE = ("params", "tokens", "loss", "flops", "unique_tokens", "lr_area")
+_NON_NEGATIVE = ("lr_anneal_area",)  # zero for a run whose learning rate never decayed
 _LABELS = ("family", "run", "recipe")
 _HASH_COLUMNS = ("family", "run", "seed", "params", "tokens", "flops", "loss")
 _POOLINGS = ("partial", "none", "complete")
@@ -163,7 +169,7 @@ def _validate(table: pd.DataFrame) -> dict[str, pd.Series]:
             raise DataError(f"column {name!r} has non-numeric values at {_format_rows(rows)}")
         numeric[name] = values.astype("float64")
 
-    for name in (n for n in _POSITIVE if n in numeric):
+    for name in (n for n in _POSITIVE + _NON_NEGATIVE if n in numeric):
         rows = _bad_rows(~np.isfinite(numeric[name]))
         if rows:
             raise DataError(
@@ -176,6 +182,14 @@ def _validate(table: pd.DataFrame) -> dict[str, pd.Series]:
             raise DataError(
                 f"column {name!r} has non-positive values at {_format_rows(rows)}; "
                 f"{name} must be > 0"
+            )
+
+    for name in (n for n in _NON_NEGATIVE if n in numeric):
+        rows = _bad_rows(numeric[name] < 0)
+        if rows:
+            raise DataError(
+                f"column {name!r} has negative values at {_format_rows(rows)}; "
+                f"{name} must be >= 0"
             )
 
     if "seed" in numeric:
@@ -232,6 +246,8 @@ def read_runs(
         - ``flops`` (float64): training compute C, in FLOPs; defaults to 6 N D;
         - ``loss`` (float64): loss, in nats/token;
         - ``recipe`` (str), if present;
+        - ``unique_tokens`` (U, tokens), ``lr_area`` (S1), ``lr_anneal_area`` (S2), float64,
+          if present;
         - any other input columns, unchanged;
         - ``row`` (int64): the 0-based row position in the input table (replaces any
           input column of that name).
@@ -274,6 +290,9 @@ def read_runs(
     out["loss"] = numeric["loss"]
     if "recipe" in table:
         out["recipe"] = table["recipe"].astype(str)
+    for name in ("unique_tokens", "lr_area", "lr_anneal_area"):
+        if name in numeric:
+            out[name] = numeric[name]
     for name in table.columns:
         if name not in _CANONICAL and name != "row":
             out[name] = table[name]

@@ -36,3 +36,7 @@ class ConvergenceWarning(BayescaleWarning):
 
 class DataWarning(BayescaleWarning):
     """The data is usable but weak (e.g. a family with fewer points than per-family parameters)."""
+
+
+class ComparisonWarning(BayescaleWarning):
+    """A model comparison is unreliable (e.g. PSIS-LOO Pareto k above its threshold)."""

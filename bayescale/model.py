@@ -63,21 +63,34 @@ RESIDUALS = ("iid", "ar1")
 def reference_scales(form: Form, runs: pd.DataFrame) -> dict[str, float]:
     """Reference scale of each input: the geometric median of its distinct values, 1 digit.
 
-    Returns a dict input -> scale (N0 in parameters, D0 in tokens, C0 in FLOPs).
+    Returns a dict input -> scale (N0 in parameters, D0 in tokens, C0 in FLOPs, ...).
+    ``unique_tokens`` (U) is centred at the scale of ``tokens`` (D0), so that a law can form
+    the number of epochs ``D / U`` as ``x["tokens"] - x["unique_tokens"]``; ``lr_anneal_area``
+    (which may be 0) takes the geometric median of its positive values (1 if none is).
     """
     scales = {}
     for name in form.inputs:
-        values = np.unique(runs[name].to_numpy(dtype=float))
+        source = "tokens" if name == "unique_tokens" else name
+        values = np.unique(runs[source].to_numpy(dtype=float))
+        values = values[values > 0]
+        if values.size == 0:
+            scales[name] = 1.0
+            continue
         scales[name] = float(f"{float(np.exp(np.median(np.log(values)))):.1g}")
     return scales
 
 
 def centred_inputs(form: Form, table: pd.DataFrame, scales: Mapping[str, float]) -> dict:
-    """``log(input / scale)`` for each input of the law, as float64 arrays."""
-    return {
-        name: np.log(table[name].to_numpy(dtype=float)) - np.log(scales[name])
-        for name in form.inputs
-    }
+    """``log(input / scale)`` for each input of the law, as float64 arrays.
+
+    An input that may be zero (``lr_anneal_area``) gives ``-inf`` there; laws use it only
+    through ``exp``, which maps it back to 0.
+    """
+    with np.errstate(divide="ignore"):
+        return {
+            name: np.log(table[name].to_numpy(dtype=float)) - np.log(scales[name])
+            for name in form.inputs
+        }
 
 
 def use_run_effect(runs: pd.DataFrame, setting: bool | str) -> bool:

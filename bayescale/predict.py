@@ -18,6 +18,8 @@ from bayescale.forms import Form
 from bayescale.model import centred_inputs
 
 KINDS = ("mean", "predictive")
+#: law inputs that may be 0 (the annealing area of a run whose learning rate never decayed)
+NON_NEGATIVE_INPUTS = ("lr_anneal_area",)
 
 
 def draws_of(posterior: xr.Dataset, name: str) -> np.ndarray:
@@ -72,10 +74,12 @@ def check_points(form: Form, points: pd.DataFrame) -> pd.DataFrame:
         if name not in points:
             raise DataError(f"law {form.name} needs column {name!r} to predict")
         values = pd.to_numeric(points[name], errors="coerce").astype(float)
-        bad = ~(np.isfinite(values) & (values > 0))
+        zero_ok = name in NON_NEGATIVE_INPUTS
+        bad = ~(np.isfinite(values) & ((values >= 0) if zero_ok else (values > 0)))
         if bad.any():
             raise DataError(
-                f"column {name!r} must be finite and > 0 to predict; bad at rows "
+                f"column {name!r} must be finite and {'>=' if zero_ok else '>'} 0 to predict; "
+                "bad at rows "
                 f"{', '.join(map(str, np.flatnonzero(bad)[:5]))}"
             )
         points[name] = values

@@ -101,3 +101,50 @@ def _ou_path(log_tokens: np.ndarray, corr_length: float, rng: np.random.Generato
         rho = np.exp(-(log_tokens[i] - log_tokens[i - 1]) / corr_length)
         path[i] = rho * path[i - 1] + np.sqrt(1 - rho * rho) * rng.standard_normal()
     return path
+
+
+def simulate_losses(
+    inputs: pd.DataFrame,
+    *,
+    form: str,
+    values: Mapping[str, Mapping[str, float]],
+    scales: Mapping[str, float],
+    sigma: float = 0.01,
+    nu: float | None = None,
+    random_seed: int = 0,
+) -> pd.DataFrame:
+    """Losses of any law at given inputs: the law plus iid noise on log-loss.
+
+    Parameters
+    ----------
+    inputs : DataFrame
+        One row per observation with ``family`` and the law's input columns (N in parameters,
+        D in tokens, C in FLOPs, U in unique tokens, learning-rate areas), plus whatever the
+        run table needs (``params``, ``tokens``, ``run``, ...).
+    form : str
+        Name of the law in ``bayescale.models``.
+    values : mapping
+        ``{family: {parameter: value}}``, the true law parameters (sampled coordinates).
+    scales : mapping
+        Reference scale of each input, as ``bayescale.model.reference_scales`` returns.
+    sigma, nu : float
+        Noise on log-loss: Normal(0, sigma), or Student-t with ``nu`` degrees of freedom.
+    random_seed : int
+        Seed of the noise.
+
+    Returns
+    -------
+    DataFrame
+        ``inputs`` with a ``loss`` column (nats/token).
+    """
+    law = get_form(form)
+    rng = np.random.default_rng(random_seed)
+    out = inputs.copy()
+    log_loss = np.empty(len(out))
+    for family, rows in out.groupby("family", sort=False):
+        at = out.index.get_indexer(rows.index)
+        x = centred_inputs(law, rows, scales)
+        log_loss[at] = law.log_loss(x, {k: float(v) for k, v in values[family].items()}, np)
+    noise = rng.standard_normal(len(out)) if nu is None else rng.standard_t(nu, len(out))
+    out["loss"] = np.exp(log_loss + sigma * noise)
+    return out

@@ -44,7 +44,8 @@ def test_data_error_is_value_error():
 
 def test_canonical_names():
     assert REQUIRED == ("params", "tokens", "loss")
-    assert OPTIONAL == ("family", "seed", "run", "flops", "recipe")
+    assert OPTIONAL == ("family", "seed", "run", "flops", "recipe", "unique_tokens", "lr_area",
+                        "lr_anneal_area")
 
 
 # ---------------------------------------------------------------- happy path
