@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescale import _defaults
+from bayescale.cli_emergence import add_emergence_command
 from bayescale.cli_sweep import add_sweep_command as _add_sweep_command
 from bayescale.compare_laws import add_compare_laws_command as _add_compare_laws_command
 from bayescale.exceptions import BayescaleError, ConvergenceWarning
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     _add_decision_commands(sub, common)
     _add_backtest_command(sub, common)
+    add_emergence_command(sub, common)
     _add_sweep_command(sub, common)
     _add_report_command(sub, common)
     _add_compare_laws_command(sub, common)

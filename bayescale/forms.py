@@ -113,6 +113,8 @@ def available_forms() -> dict[str, Form]:
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if getattr(module, "KIND", "loss") != "loss":
+            continue  # bounded-metric laws: available_metric_forms()
         form = form_from_module(module)
         forms[form.name] = form
     return forms
@@ -123,4 +125,34 @@ def get_form(name: str) -> Form:
     forms = available_forms()
     if name not in forms:
         raise SpecError(f"unknown law {name!r}; available laws: {', '.join(sorted(forms))}")
+    return forms[name]
+
+
+def available_metric_forms() -> dict:
+    """Every bounded-metric law (``KIND = "metric"``) in ``bayescale.models``, by name.
+
+    These describe a downstream metric (accuracy) rather than a loss; see
+    :mod:`bayescale.metric_forms` for their contract.
+    """
+    import bayescale.models as package
+    from bayescale.metric_forms import metric_form_from_module
+
+    forms = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if getattr(module, "KIND", "loss") == "metric":
+            form = metric_form_from_module(module)
+            forms[form.name] = form
+    return forms
+
+
+def get_metric_form(name: str):
+    """Return the bounded-metric law called ``name``; unknown names raise SpecError."""
+    forms = available_metric_forms()
+    if name not in forms:
+        raise SpecError(
+            f"unknown metric law {name!r}; available metric laws: {', '.join(sorted(forms))}"
+        )
     return forms[name]
