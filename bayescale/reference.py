@@ -44,6 +44,10 @@ LAWS = {
     "chinchilla": {"inputs": ("params", "tokens"), "coefs": ("A", "B"),
                    "exponents": ("alpha", "beta")},
     "compute": {"inputs": ("flops",), "coefs": ("A",), "exponents": ("alpha",)},
+    # Gadre et al. 2024's over-training law is the chinchilla law with alpha = beta (see
+    # models/overtraining.py): one exponent shared by both terms
+    "overtraining": {"inputs": ("params", "tokens"), "coefs": ("A", "B"),
+                     "exponents": ("alpha",)},
 }
 #: Hoffmann et al.'s initialisation grid (log coefficients per input scale as they give them).
 GRID = {
@@ -75,7 +79,7 @@ def _law_spec(law: str) -> dict:
 
 
 def _unpack(theta: np.ndarray, k: int):
-    """theta = [log_E, log_c_1..k, exponent_1..k]."""
+    """theta = [log_E, log_c_1..k, exponent_1..k], or one exponent shared by the k terms."""
     return theta[0], theta[1:1 + k], theta[1 + k:]
 
 
@@ -99,13 +103,16 @@ def objective(theta: np.ndarray, log_x: np.ndarray, log_y: np.ndarray, weights: 
     grad = np.empty_like(theta)
     grad[0] = w[:, 0].sum()
     grad[1:1 + k] = w[:, 1:].sum(axis=0)
-    grad[1 + k:] = -(w[:, 1:] * log_x).sum(axis=0)
+    grad_expo = -(w[:, 1:] * log_x).sum(axis=0)
+    grad[1 + k:] = grad_expo if len(theta) == 1 + 2 * k else grad_expo.sum()
     return value, grad
 
 
-def grid_starts(k: int) -> np.ndarray:
-    """Hoffmann et al.'s grid for a law with ``k`` power-law terms, shape (points, 1 + 2k)."""
-    axes = [GRID["log_E"], *([GRID["log_coef"]] * k), *([GRID["exponent"]] * k)]
+def grid_starts(k: int, n_exponents: int | None = None) -> np.ndarray:
+    """Hoffmann et al.'s grid for a law with ``k`` power-law terms and ``n_exponents`` distinct
+    exponents (default ``k``), shape (points, 1 + k + n_exponents)."""
+    n_exponents = k if n_exponents is None else n_exponents
+    axes = [GRID["log_E"], *([GRID["log_coef"]] * k), *([GRID["exponent"]] * n_exponents)]
     mesh = np.meshgrid(*axes, indexing="ij")
     return np.column_stack([m.ravel() for m in mesh])
 
@@ -177,7 +184,7 @@ class ReferenceFit:
         points = check_points(_law_form(self.law), pd.DataFrame(points))
         table = pd.DataFrame([self.params]) if constants is None else constants
         z = [np.log(table["E"].to_numpy())[:, None]]
-        for name, coef, expo in zip(spec["inputs"], spec["coefs"], spec["exponents"],
+        for name, coef, expo in zip(spec["inputs"], spec["coefs"], _exponent_names(spec),
                                     strict=True):
             log_x = np.log(points[name].to_numpy(dtype=float))
             z.append(np.log(table[coef].to_numpy())[:, None]
@@ -218,6 +225,12 @@ def _constants(theta: np.ndarray, spec: dict) -> dict:
     return out
 
 
+def _exponent_names(spec: dict) -> tuple[str, ...]:
+    """The exponent (column name) of each input's term; a shared exponent repeats."""
+    expo = spec["exponents"]
+    return expo if len(expo) == len(spec["inputs"]) else expo * len(spec["inputs"])
+
+
 def fit_reference(
     runs: pd.DataFrame | str | os.PathLike,
     *,
@@ -236,7 +249,7 @@ def fit_reference(
     ----------
     runs : DataFrame or path
         A run table (validated with :func:`bayescale.read_runs`); every row is one point.
-    law : {"chinchilla", "compute"}
+    law : {"chinchilla", "compute", "overtraining"}
         The law.
     family : str, optional
         Fit only this family's rows; default: all rows as one law (one family per call is the
@@ -277,7 +290,7 @@ def _fit_table(table, law, spec, delta, n_starts, n_polish, n_boot, random_seed)
                              for name in spec["inputs"]])
     log_y = np.log(table["loss"].to_numpy(dtype=float))
     ones = np.ones(len(log_y))
-    starts = grid_starts(len(spec["inputs"]))
+    starts = grid_starts(len(spec["inputs"]), len(spec["exponents"]))
     values = _grid_values(starts, log_x, log_y, ones, delta)
     best = starts[np.argsort(values, kind="stable")[:n_starts]]
     theta, value, optima = _fit_arrays(log_x, log_y, ones, delta, best, n_polish)

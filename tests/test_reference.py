@@ -106,3 +106,31 @@ def test_bad_arguments():
         fit_reference(chinchilla_runs(), family="zzz")
     with pytest.raises(SpecError, match="n_boot"):
         fit_reference(chinchilla_runs(), n_boot=-1)
+
+
+def test_shared_exponent_gradient_is_exact():
+    """The over-training law (alpha = beta): the gradient sums over both terms' exponent."""
+    runs = chinchilla_runs(noise=0.01)
+    log_x = np.log(runs[["params", "tokens"]].to_numpy())
+    log_y = np.log(runs["loss"].to_numpy())
+    w = np.ones(len(log_y))
+    for theta in ([0.5, 6.0, 6.0, 0.3], [0.0, 10.0, 2.0, 0.8]):
+        error = check_grad(lambda t: objective(t, log_x, log_y, w, HUBER_DELTA)[0],
+                           lambda t: objective(t, log_x, log_y, w, HUBER_DELTA)[1],
+                           np.array(theta))
+        assert error < 1e-6
+    assert grid_starts(2, 1).shape == (900, 4)
+
+
+def test_overtraining_law_recovers_a_shared_exponent():
+    truth = {"E": 1.8, "A": 300.0, "B": 900.0, "alpha": 0.3}
+    runs = chinchilla_runs()
+    runs["loss"] = (truth["E"] + truth["A"] / runs["params"] ** truth["alpha"]
+                    + truth["B"] / runs["tokens"] ** truth["alpha"])
+    fit = fit_reference(runs, law="overtraining", n_boot=0)
+    assert set(fit.params) == {"E", "A", "B", "alpha"}
+    for name, value in truth.items():
+        assert fit.params[name] == pytest.approx(value, rel=1e-4), name
+    pred = fit.predict({"params": [7e9], "tokens": [1.4e11]})
+    expected = truth["E"] + truth["A"] / 7e9 ** 0.3 + truth["B"] / 1.4e11 ** 0.3
+    assert pred["estimate"].iloc[0] == pytest.approx(expected, rel=1e-6)
