@@ -10,7 +10,7 @@
    posterior of the compute at which the expected accuracy reaches 0.5 is compared with the
    observed crossing (first checkpoint >= 0.5, and the crossing interpolated in log C between
    the checkpoints around it). The same law fitted to every checkpoint is shown for reference.
-2. **Gadre et al. two-stage** (bundled runs; 17-task average top-1 error): the chinchilla loss
+2. **Gadre et al. two-stage** (bundled runs; 17-task average top-1 error): the over-training loss
    law fitted to the runs below 1e9 parameters (C4 validation loss), chained draw by draw into
    the loss-to-error law error = epsilon - k exp(-gamma L) (epsilon = 1 - chance, chance =
    3.25/17, the mean chance accuracy of the 17 tasks) fitted to the same runs' (loss, error)
@@ -157,7 +157,7 @@ def run_gadre(sampling: dict) -> dict:
     small, metric, targets = gadre_tables()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        loss_fit = ScalingLaw("chinchilla").fit(small, columns=GADRE_COLUMNS, **sampling)
+        loss_fit = ScalingLaw("overtraining").fit(small, columns=GADRE_COLUMNS, **sampling)
         metric_fit = MetricLaw("gadre_error", chance=GADRE_17_CHANCE).fit(metric, **sampling)
     rows = []
     for _, t in targets.iterrows():
