@@ -659,7 +659,7 @@ def fit_task(task: Mapping[str, Any], runs: pd.DataFrame, settings: Mapping[str,
 def _execute(task_fn: Callable, task: dict[str, Any], runs: pd.DataFrame,
              settings: dict[str, Any]) -> dict[str, Any]:
     """Run one task on a worker; return its result record (never raises for a task error)."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {"task_id": task["id"], "task": task,
                               "started": datetime.now(UTC).isoformat(timespec="seconds"),
                               "worker": _worker_name()}
@@ -680,6 +680,8 @@ def _execute(task_fn: Callable, task: dict[str, Any], runs: pd.DataFrame,
             messages.append(text)
     record["warnings"] = messages[:20]
     record["wall_seconds"] = time.perf_counter() - start
+    # CPU time of the worker process meanwhile: below wall_seconds when cores are contended
+    record["cpu_seconds"] = time.process_time() - cpu
     return _jsonable(record)
 
 
@@ -778,7 +780,8 @@ class SweepResult:
         targets in their ``prob`` predictive interval), ``baseline_median_are``,
         ``baseline_coverage``, ``divergences``, ``max_rhat``, ``min_ess_bulk``,
         ``diagnostics_ok``, ``rows_fitted``, ``n_sizes`` (most sizes fitted in one family),
-        ``wall_seconds``, ``worker``, ``error`` (type: message).
+        ``wall_seconds``, ``cpu_seconds`` (CPU time of the worker process during the task),
+        ``worker``, ``error`` (type: message).
     targets : DataFrame
         One row per (ok task, held-out run): the task's axes, ``family``, ``params`` (N),
         ``tokens`` (D), ``observed``, ``median``, ``lower``, ``upper`` (loss, nats/token),
@@ -1077,7 +1080,7 @@ TABLE_COLUMNS = ("task_id", "status", "label", "data", "families", "n_models", "
                  "law", "holdout", "replicate", "seed", "n_targets", "median_are", "coverage",
                  "baseline_median_are", "baseline_coverage", "divergences", "max_rhat",
                  "min_ess_bulk", "diagnostics_ok", "rows_fitted", "n_sizes", "wall_seconds",
-                 "worker", "error")
+                 "cpu_seconds", "worker", "error")
 TARGET_COLUMNS = ("family", "run", "params", "tokens", "observed", "median", "lower", "upper",
                   "are", "covered", "baseline_estimate", "baseline_lower", "baseline_upper",
                   "baseline_are", "baseline_covered")
@@ -1099,7 +1102,8 @@ def tidy(records: list[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
                "min_ess_bulk": diag.get("min_ess_bulk"), "diagnostics_ok": diag.get("ok"),
                "rows_fitted": record.get("rows_fitted"),
                "n_sizes": max((len(v) for v in sizes.values()), default=None),
-               "wall_seconds": record.get("wall_seconds"), "worker": record.get("worker"),
+               "wall_seconds": record.get("wall_seconds"),
+               "cpu_seconds": record.get("cpu_seconds"), "worker": record.get("worker"),
                "error": (f"{error['type']}: {str(error['message']).splitlines()[0]}"
                          if error else None)}
         rows.append(row)
@@ -1113,7 +1117,7 @@ def tidy(records: list[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
                                                  "pick", "cut", "law", "holdout", "replicate",
                                                  "n_sizes", *TARGET_COLUMNS])
     for name in ("median_are", "coverage", "baseline_median_are", "baseline_coverage",
-                 "max_rhat", "min_ess_bulk", "wall_seconds"):
+                 "max_rhat", "min_ess_bulk", "wall_seconds", "cpu_seconds"):
         table[name] = pd.to_numeric(table[name], errors="coerce").astype(float)
     for name in ("params", "tokens", "observed", "median", "lower", "upper", "are",
                  "baseline_are"):
@@ -1202,33 +1206,49 @@ def _pct(value, digits: int) -> str:
 
 def plot_sweep(table: pd.DataFrame, targets: pd.DataFrame, *, prob: float = _defaults.CI_PROB):
     """Median ARE (top) and coverage (bottom) against the number of model sizes fitted per
-    family, one panel per data table, one line per (cut, families, pick, law, holdout).
+    family, one panel per data table, one colour per checkpoint cut.
 
     Over the ok fits' held-out targets; for ``n_models = "all"`` the x value is the number of
-    sizes actually fitted. Returns the matplotlib figure.
+    sizes actually fitted. Of the other axes (families, pick, law, holdout) that vary within a
+    table, the first with at most 3 values sets the line style; the targets of all other
+    values are pooled (the panel title says which; :func:`summarise` has every cell). Returns
+    the matplotlib figure.
     """
     from bayescale.plotting import _pyplot
 
     plt = _pyplot()
     names = list(dict.fromkeys(table["data"])) or ["(none)"]
-    fig, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 6.4), squeeze=False,
+    fig, axes = plt.subplots(2, len(names), figsize=(4.4 * len(names), 6.6), squeeze=False,
                              sharex="col")
-    line_axes = ["cut", "families", "pick", "law", "holdout"]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ["-", "--", ":"]
     for j, name in enumerate(names):
         top, bottom = axes[0, j], axes[1, j]
-        sub = targets[targets["data"] == name]
-        varying = [a for a in line_axes if sub[a].astype(str).nunique() > 1] or ["cut"]
-        for key, group in sub.groupby([sub[a].astype(str) for a in varying], sort=False):
-            key = key if isinstance(key, tuple) else (key,)
-            stats = group.groupby("n_sizes").agg(are=("are", "median"),
-                                                 cov=("covered", lambda c: c.astype(float)
-                                                      .mean()))
-            label = ", ".join(f"{a}={k}" for a, k in zip(varying, key, strict=True))
-            top.plot(stats.index, 100 * stats["are"], marker="o", label=label)
-            bottom.plot(stats.index, 100 * stats["cov"], marker="o", label=label)
+        sub = targets[targets["data"] == name].copy()
+        for axis in ("cut", "families", "pick", "law", "holdout"):
+            sub[axis] = sub[axis].astype(str)
+        cuts = list(dict.fromkeys(sub["cut"]))
+        others = [a for a in ("families", "pick", "law", "holdout") if sub[a].nunique() > 1]
+        style_axis = next((a for a in others if sub[a].nunique() <= len(styles)), None)
+        pooled = [a for a in others if a != style_axis]
+        style_values = list(dict.fromkeys(sub[style_axis])) if style_axis else [None]
+        for c, cut in enumerate(cuts):
+            for k, value in enumerate(style_values):
+                group = sub[(sub["cut"] == cut)
+                            & ((sub[style_axis] == value) if style_axis else True)]
+                if group.empty:
+                    continue
+                stats = group.groupby("n_sizes").agg(
+                    are=("are", "median"), cov=("covered", lambda v: v.astype(float).mean()))
+                label = f"cut={cut}" + (f", {style_axis}={value}" if style_axis else "")
+                kw = {"color": colours[c % len(colours)], "ls": styles[k], "marker": "o",
+                      "label": label}
+                top.plot(stats.index, 100 * stats["are"], **kw)
+                bottom.plot(stats.index, 100 * stats["cov"], **kw)
         failed = table[(table["data"] == name) & (table["status"] != STATUS_OK)]
-        top.set_title(name + (f" ({len(failed)} failed task(s) not shown)" if len(failed)
-                              else ""), fontsize=10)
+        notes = [f"{len(failed)} failed task(s) not shown"] if len(failed) else []
+        notes += [f"pooled over {sub[a].nunique()} {a}" for a in pooled]
+        top.set_title(name + (f"\n({'; '.join(notes)})" if notes else ""), fontsize=10)
         bottom.xaxis.get_major_locator().set_params(integer=True)
         top.set_ylabel("median ARE of held-out final loss (%)")
         bottom.set_ylabel(f"{prob:.0%} interval coverage (%)")

@@ -265,7 +265,7 @@ n_models = ["all"]
     # a fit that fails its diagnostics is warned about (these are short chains)
     warned = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     assert bool(warned) == (not fit["diagnostics_ok"])
-    assert fit["wall_seconds"] > 0
+    assert fit["wall_seconds"] > 0 and fit["cpu_seconds"] > 0
     tiny = table.loc["tiny"]
     assert tiny["status"] == "failed"
     assert tiny["error"].startswith("DataError") and "points" in tiny["error"]
