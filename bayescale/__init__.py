@@ -7,10 +7,12 @@ Units everywhere: N in parameters (``params``), D in tokens (``tokens``), C in F
 from bayescale._version import __version__
 from bayescale.backtest import BacktestResult, backtest
 from bayescale.checkpoints import Selection, select_checkpoints
+from bayescale.compare_laws import LawComparison, compare_laws
 from bayescale.data import read_runs
 from bayescale.diagnostics import Diagnostics, diagnose
 from bayescale.exceptions import (
     BayescaleError,
+    ComparisonWarning,
     ConvergenceWarning,
     DataError,
     DataWarning,
@@ -28,11 +30,13 @@ from bayescale.reference import ReferenceFit, fit_reference
 __all__ = [
     "BacktestResult",
     "BayescaleError",
+    "ComparisonWarning",
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
     "Diagnostics",
     "Form",
+    "LawComparison",
     "MissingDependencyError",
     "ParamPrior",
     "ReferenceFit",
@@ -44,6 +48,7 @@ __all__ = [
     "__version__",
     "available_forms",
     "backtest",
+    "compare_laws",
     "diagnose",
     "fit_reference",
     "get_form",
