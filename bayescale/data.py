@@ -37,6 +37,7 @@ _POSITIVE = ("params", "tokens", "loss", "flops", "unique_tokens", "lr_area")
 _NON_NEGATIVE = ("lr_anneal_area",)  # zero for a run whose learning rate never decayed
 _LABELS = ("family", "run", "recipe")
 _HASH_COLUMNS = ("family", "run", "seed", "params", "tokens", "flops", "loss")
+_HASHED_IF_PRESENT = ("unique_tokens", "lr_area", "lr_anneal_area")
 _POOLINGS = ("partial", "none", "complete")
 _MAX_LISTED = 5
 
@@ -371,7 +372,8 @@ def data_hash(runs: pd.DataFrame) -> str:
     """Return a SHA-256 hex digest identifying the data in a run table.
 
     The hash covers columns family, run, seed, params (parameters), tokens (tokens),
-    flops (FLOPs) and loss (nats/token), sorted canonically and written as CSV with
+    flops (FLOPs) and loss (nats/token), and the law inputs unique_tokens, lr_area and
+    lr_anneal_area when the table has them, sorted canonically and written as CSV with
     round-tripping float repr, so it is stable across calls and independent of row
     order and of any other column.
 
@@ -403,6 +405,11 @@ def data_hash(runs: pd.DataFrame) -> str:
             **{name: runs[name].astype("float64") for name in _HASH_COLUMNS[3:]},
         }
     )
+    # law inputs beyond N, D and C (e.g. unique_tokens) count when the table has them; a table
+    # without them hashes as before
+    for name in _HASHED_IF_PRESENT:
+        if name in runs.columns:
+            table[name] = runs[name].astype("float64").to_numpy()
     table = table.sort_values(list(_HASH_COLUMNS), kind="stable")
     text = table.to_csv(index=False, lineterminator="\n")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

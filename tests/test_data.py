@@ -370,3 +370,15 @@ def test_data_hash_changes_with_loss():
     digest = data_hash(read_runs(table))
     table.loc[2, "loss"] = 3.5000000000000004
     assert data_hash(read_runs(table)) != digest
+
+
+def test_data_hash_covers_extra_law_inputs():
+    """Two tables that differ only in unique_tokens are different data for data_constrained."""
+    table = make_table()
+    plain = data_hash(read_runs(table))
+    table["unique_tokens"] = table["tokens"]
+    with_u = data_hash(read_runs(table))
+    assert with_u != plain
+    table.loc[0, "unique_tokens"] = table.loc[0, "tokens"] / 2
+    assert data_hash(read_runs(table)) != with_u
+    assert data_hash(read_runs(make_table())) == plain  # tables without it hash as before
