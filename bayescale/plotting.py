@@ -38,9 +38,8 @@ def plot_fit(fit, *, prob: float = _defaults.CI_PROB, held_out: pd.DataFrame | N
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # no matplotlib.use(): a notebook keeps its inline backend, and without a display
+    # matplotlib falls back to Agg by itself
     import matplotlib.pyplot as plt
 
     return plt

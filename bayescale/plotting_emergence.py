@@ -27,9 +27,8 @@ def plot_emergence(fit, result, *, prob: float = _defaults.CI_PROB):
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    # no matplotlib.use(): a notebook keeps its inline backend, and without a display
+    # matplotlib falls back to Agg by itself
     import matplotlib.pyplot as plt
 
     data = fit.data

@@ -19,10 +19,9 @@ LABELS = {
 
 
 def pyplot():
-    """matplotlib.pyplot on the Agg backend unless a backend was already chosen (notebooks)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+    """matplotlib.pyplot with the user's backend (Agg by itself where there is no display)."""
+    # no matplotlib.use(): a notebook keeps its inline backend, and without a display
+    # matplotlib falls back to Agg by itself
     import matplotlib.pyplot as plt
 
     return plt
