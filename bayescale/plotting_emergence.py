@@ -36,7 +36,8 @@ def plot_emergence(fit, result, *, prob: float = _defaults.CI_PROB):
     grid = np.geomspace(lo, min(hi, max(data["flops"].max(), result.target_flops) * 10), 120)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 8.0),
                                       gridspec_kw={"height_ratios": [3, 2]})
-    names = [*fit.families, _defaults.NEW_FAMILY]
+    # the families the result has thresholds for (emergence(..., families=[...]) may pick some)
+    names = [f for f in [*fit.families, _defaults.NEW_FAMILY] if f in result.draws]
     for i, family in enumerate(names):
         colour = "black" if family == _defaults.NEW_FAMILY else f"C{i % 10}"
         p = fit.parameter_draws(family)

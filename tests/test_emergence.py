@@ -432,3 +432,17 @@ def test_interval_narrows_with_data_near_take_off(seed_fits):
         wide_width = math.log(wide["upper"]) - math.log(wide["lower"])
         narrow_width = math.log(narrow["upper"]) - math.log(narrow["lower"])
         assert narrow_width < 0.8 * wide_width, (family, narrow_width, wide_width)
+
+
+def test_plot_emergence_with_a_subset_of_families():
+    """A result computed for some families only draws those (it used to raise KeyError)."""
+    from bayescale.plotting_emergence import plot_emergence
+
+    fit = make_metric_fit(jitter=0.2)
+    first = fit.families[0]
+    result = emergence(fit, 0.5, target_flops=1e20, families=[first])
+    fig = plot_emergence(fit, result)
+    labels = fig.axes[1].get_legend_handles_labels()[1]
+    assert labels and all(label.startswith(first) for label in labels
+                          if not label.startswith(_defaults.NEW_FAMILY))
+    assert not any(label.startswith(f) for f in fit.families[1:] for label in labels)
