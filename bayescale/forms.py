@@ -65,11 +65,11 @@ class _RecordingParams(dict):
         return 0.0
 
 
-def _parameters_read(module: ModuleType) -> set[str]:
-    """Names the law's ``log_loss`` reads from its parameter dict, found by calling it once."""
+def parameters_read(function: Callable, inputs, **kwargs) -> set[str]:
+    """Names a law function (``log_loss``, ``mean_metric``) reads from its parameter dict,
+    found by calling it once at zero inputs (``kwargs`` go to the function)."""
     p = _RecordingParams()
-    x = {name: np.zeros(1) for name in module.INPUTS}
-    module.log_loss(x, p, np)
+    function({name: np.zeros(1) for name in inputs}, p, np, **kwargs)
     return p.read
 
 
@@ -86,7 +86,7 @@ def form_from_module(module: ModuleType) -> Form:
         raise SpecError(
             f"law {module.NAME}: unknown inputs {sorted(unknown_inputs)}; use {KNOWN_INPUTS}"
         )
-    read = _parameters_read(module)
+    read = parameters_read(module.log_loss, module.INPUTS)
     priors = set(module.DEFAULT_PRIORS)
     if read != priors:
         raise SpecError(
@@ -106,18 +106,23 @@ def form_from_module(module: ModuleType) -> Form:
 
 def available_forms() -> dict[str, Form]:
     """Every law in the ``bayescale.models`` package, by name (read afresh on each call)."""
+    forms = {}
+    for module in _law_modules("loss"):  # bounded-metric laws: available_metric_forms()
+        form = form_from_module(module)
+        forms[form.name] = form
+    return forms
+
+
+def _law_modules(kind: str):
+    """The modules of ``bayescale.models`` whose ``KIND`` (default ``"loss"``) is ``kind``."""
     import bayescale.models as package
 
-    forms = {}
     for info in pkgutil.iter_modules(package.__path__):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        if getattr(module, "KIND", "loss") != "loss":
-            continue  # bounded-metric laws: available_metric_forms()
-        form = form_from_module(module)
-        forms[form.name] = form
-    return forms
+        if getattr(module, "KIND", "loss") == kind:
+            yield module
 
 
 def get_form(name: str) -> Form:
@@ -134,17 +139,12 @@ def available_metric_forms() -> dict:
     These describe a downstream metric (accuracy) rather than a loss; see
     :mod:`bayescale.metric_forms` for their contract.
     """
-    import bayescale.models as package
     from bayescale.metric_forms import metric_form_from_module
 
     forms = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        if getattr(module, "KIND", "loss") == "metric":
-            form = metric_form_from_module(module)
-            forms[form.name] = form
+    for module in _law_modules("metric"):
+        form = metric_form_from_module(module)
+        forms[form.name] = form
     return forms
 
 

@@ -27,9 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
-import numpy as np
-
 from bayescale.exceptions import SpecError
+from bayescale.forms import parameters_read
 from bayescale.priors import ParamPrior
 
 METRIC_INPUTS = ("params", "tokens", "flops", "loss")
@@ -54,16 +53,6 @@ class MetricForm:
         return tuple(self.default_priors)
 
 
-class _Recording(dict):
-    def __init__(self) -> None:
-        super().__init__()
-        self.read: set[str] = set()
-
-    def __missing__(self, key: str) -> float:
-        self.read.add(key)
-        return 0.0
-
-
 def metric_form_from_module(module: ModuleType) -> MetricForm:
     """Check a ``models`` module against the metric-law contract; wrap it as a MetricForm."""
     missing = [a for a in ("NAME", "INPUTS", "DEFAULT_PRIORS", "mean_metric", "REFERENCE")
@@ -74,12 +63,10 @@ def metric_form_from_module(module: ModuleType) -> MetricForm:
     if unknown:
         raise SpecError(f"metric law {module.NAME}: unknown inputs {sorted(unknown)}; use "
                         f"{METRIC_INPUTS}")
-    p = _Recording()
-    module.mean_metric({name: np.zeros(1) for name in module.INPUTS}, p, np, chance=0.25,
-                       ceiling=1.0)
-    if p.read != set(module.DEFAULT_PRIORS):
+    read = parameters_read(module.mean_metric, module.INPUTS, chance=0.25, ceiling=1.0)
+    if read != set(module.DEFAULT_PRIORS):
         raise SpecError(
-            f"metric law {module.NAME}: mean_metric reads {sorted(p.read)} but DEFAULT_PRIORS "
+            f"metric law {module.NAME}: mean_metric reads {sorted(read)} but DEFAULT_PRIORS "
             f"has {sorted(module.DEFAULT_PRIORS)}; they must match"
         )
     return MetricForm(
