@@ -39,13 +39,13 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import bayescale.model
 from bayescale import ScalingLaw
 from bayescale.backtest import backtest
 from bayescale.datasets import GADRE_COLUMNS, load_gadre_overtrain
+from bayescale.datasets.tables import hitchhiker_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABLATIONS = ("datablations-c4-1ep", "datablations-oscar-1ep", "datablations-c4-2ep",
@@ -64,24 +64,7 @@ CONDITIONS = {
 
 def hitchhiker_table(data: Path, families) -> pd.DataFrame:
     """Canonical-column table of the chosen hitchhiker families (loss in nats/token)."""
-    d = pd.read_csv(data / "hitchhiker_colpret" / "lm_loss_curves.csv")
-    parts = []
-    for name in families:
-        if name == "gpt3":
-            s = d[(d["family"] == "gpt3") & (d["metric"] == "val_loss")]
-            loss = s["value"]
-        elif name == "opt":
-            s = d[(d["family"] == "opt") & (d["metric"] == "val_perplexity")]
-            loss = np.log(s["value"])
-        else:
-            s = d[(d["scaled_set"] == name) & (d["metric"] == "val_loss")]
-            loss = s["value"]
-        s = pd.DataFrame({"family": name, "run": s["model_name"],
-                          "params": s["params"].astype(float),
-                          "tokens": s["tokens"].astype(float), "loss": loss})
-        parts.append(s.groupby(["family", "run", "params", "tokens"], as_index=False)["loss"]
-                     .mean())
-    return pd.concat(parts, ignore_index=True)
+    return hitchhiker_curves(data, families)
 
 
 def gadre_table() -> pd.DataFrame:

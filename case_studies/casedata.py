@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayescale.datasets import tables
+
 ROOT = Path(__file__).resolve().parents[1]
 GFLOP = 1e9
 
@@ -71,31 +73,9 @@ CURVE_FAMILIES = ("gpt3", "opt", *DATABLATIONS)
 
 
 def hitchhiker_curves(families=CURVE_FAMILIES) -> pd.DataFrame:
-    """Loss curves (nats/token) of the hitchhiker families with a size series and checkpoints.
-
-    GPT-3: validation loss (digitised); OPT: log of validation perplexity; datablations: the
-    2.8B/4.2B/8.7B runs of each scaled set (C4 or OSCAR, 1-4 epochs). Rows of one run at one
-    token count (digitiser duplicates) are averaged. Same construction as
-    ``benchmarks/backtest_real.py``.
-    """
-    d = pd.read_csv(data_dir("hitchhiker_colpret") / "lm_loss_curves.csv")
-    parts = []
-    for name in families:
-        if name == "gpt3":
-            s = d[(d["family"] == "gpt3") & (d["metric"] == "val_loss")]
-            loss = s["value"]
-        elif name == "opt":
-            s = d[(d["family"] == "opt") & (d["metric"] == "val_perplexity")]
-            loss = np.log(s["value"])
-        else:
-            s = d[(d["scaled_set"] == name) & (d["metric"] == "val_loss")]
-            loss = s["value"]
-        s = pd.DataFrame({"family": name, "run": s["model_name"],
-                          "params": s["params"].astype(float),
-                          "tokens": s["tokens"].astype(float), "loss": loss})
-        parts.append(s.groupby(["family", "run", "params", "tokens"], as_index=False)["loss"]
-                     .mean())
-    return pd.concat(parts, ignore_index=True)
+    """Loss curves (nats/token) of the hitchhiker families with a size series and checkpoints
+    (:func:`bayescale.datasets.tables.hitchhiker_curves`, as ``benchmarks/backtest_real.py``)."""
+    return tables.hitchhiker_curves(data_dir(), families)
 
 
 def chinchilla_points() -> pd.DataFrame:
@@ -109,32 +89,9 @@ def chinchilla_points() -> pd.DataFrame:
 # --- laion_clip_mammut ----------------------------------------------------------------------
 
 def laion_frontier(schedule: str = "cosine") -> pd.DataFrame:
-    """Best-so-far envelope of CLIP and MaMMUT along compute (DataComp-1.4B, ImageNet-1k).
-
-    ``schedule`` is ``"cosine"`` or ``"const"`` (constant learning rate). ``loss`` is the
-    zero-shot top-1 error 1 - accuracy, ``flops`` the repository's GFLOPs x 1e9. Same
-    construction as ``case_studies/decisions_real_data.py``.
-    """
-    table = pd.read_csv(data_dir("laion_clip_mammut") / "best_by_scale.csv")
-    table = table[(table["pretrain_dataset"] == "datacomp_1b")
-                  & (table["lr_scheduler"] == schedule)
-                  & (table["metric"] == "imagenet1k_zeroshot_top1_acc")
-                  & table["model_family"].isin(["clip", "mammut"])]
-    rows = []
-    for _, cells in table.groupby("model_family"):
-        cells = cells.sort_values(["compute_gflops", "value"], ascending=[True, False])
-        best = cells["value"].cummax()
-        rows.append(cells[cells["value"] >= best.shift(fill_value=-1.0) + 1e-12])
-    frontier = pd.concat(rows, ignore_index=True)
-    return pd.DataFrame({
-        "recipe": frontier["model_family"].map({"clip": "CLIP", "mammut": "MaMMUT"}),
-        "run": frontier["model_arch"] + "|" + frontier["samples_seen_label"].astype(str),
-        "params": frontier["params_millions"] * 1e6,
-        "tokens": frontier["samples_seen"].astype(float),  # samples; unused by the compute law
-        "flops": frontier["compute_gflops"] * GFLOP,
-        "loss": 1.0 - frontier["value"],
-        "accuracy": frontier["value"],
-    })
+    """Best-so-far envelope of CLIP and MaMMUT per compute
+    (:func:`bayescale.datasets.tables.laion_frontier`, as ``decisions_real_data.py``)."""
+    return tables.laion_frontier(data_dir(), schedule)
 
 
 def laion_cells(schedule: str = "cosine") -> pd.DataFrame:

@@ -35,6 +35,7 @@ import pandas as pd
 
 from bayescale import ParamPrior, ScalingLaw
 from bayescale import decision as dc
+from bayescale.datasets import tables
 from bayescale.plotting import plot_compute_optimal, plot_crossover
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,26 +56,7 @@ ERROR_RATE_PRIORS = {"log_L0": ParamPrior(mu=math.log(0.5), sigma=1.0, tau=0.1, 
 
 def laion_frontier() -> pd.DataFrame:
     """Best-so-far envelope of CLIP and MaMMUT (DataComp, cosine, ImageNet zero-shot)."""
-    table = pd.read_csv(SHARED / "laion_clip_mammut" / "best_by_scale.csv")
-    table = table.query(
-        "pretrain_dataset == 'datacomp_1b' and lr_scheduler == 'cosine' and "
-        "metric == 'imagenet1k_zeroshot_top1_acc' and model_family in ['clip', 'mammut']"
-    )
-    rows = []
-    for _, cells in table.groupby("model_family"):
-        cells = cells.sort_values(["compute_gflops", "value"], ascending=[True, False])
-        best = cells["value"].cummax()
-        rows.append(cells[cells["value"] >= best.shift(fill_value=-1.0) + 1e-12])
-    frontier = pd.concat(rows, ignore_index=True)
-    return pd.DataFrame({
-        "recipe": frontier["model_family"].map({"clip": "CLIP", "mammut": "MaMMUT"}),
-        "run": frontier["model_arch"] + "|" + frontier["samples_seen_label"].astype(str),
-        "params": frontier["params_millions"] * 1e6,
-        "tokens": frontier["samples_seen"].astype(float),  # samples; unused by the compute law
-        "flops": frontier["compute_gflops"] * GFLOP,
-        "loss": 1.0 - frontier["value"],  # ImageNet zero-shot top-1 error
-        "accuracy": frontier["value"],
-    })
+    return tables.laion_frontier(SHARED, "cosine")
 
 
 def crossing_of_envelopes(frontier: pd.DataFrame) -> str:

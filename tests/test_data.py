@@ -382,3 +382,19 @@ def test_data_hash_covers_extra_law_inputs():
     table.loc[0, "unique_tokens"] = table.loc[0, "tokens"] / 2
     assert data_hash(read_runs(table)) != with_u
     assert data_hash(read_runs(make_table())) == plain  # tables without it hash as before
+
+
+def test_shared_table_loaders():
+    """bayescale.datasets.tables builds the benchmark / case-study tables from ../shared/data."""
+    from bayescale.datasets import tables
+
+    data = GADRE.parents[1]
+    curves = tables.hitchhiker_curves(data, ("gpt3", "opt", "datablations-c4-1ep"))
+    assert set(curves["family"]) == {"gpt3", "opt", "datablations-c4-1ep"}
+    assert not curves.duplicated(["family", "run", "tokens"]).any()  # duplicates averaged
+    assert curves["loss"].between(1.0, 10.0).all()  # nats/token (OPT: log perplexity)
+    read_runs(curves)  # a valid run table
+    frontier = tables.laion_frontier(data, "cosine")
+    assert set(frontier["recipe"]) == {"CLIP", "MaMMUT"}
+    for _, env in frontier.groupby("recipe"):  # an envelope: accuracy rises with compute
+        assert env.sort_values("flops")["accuracy"].is_monotonic_increasing
