@@ -62,11 +62,6 @@ CONDITIONS = {
 }
 
 
-def hitchhiker_table(data: Path, families) -> pd.DataFrame:
-    """Canonical-column table of the chosen hitchhiker families (loss in nats/token)."""
-    return hitchhiker_curves(data, families)
-
-
 def gadre_table() -> pd.DataFrame:
     """Gadre et al.'s runs below 1e9 parameters plus the paper's held-out targets."""
     d = load_gadre_overtrain()
@@ -100,7 +95,7 @@ def hitchhiker_row(args, condition, selection, label, law, baselines) -> dict:
     parts = []
     for source, families in SOURCES.items():
         key = (condition, source)
-        out = run_one(hitchhiker_table(args.data, families), law=law, selection=selection,
+        out = run_one(hitchhiker_curves(args.data, families), law=law, selection=selection,
                       holdout="largest", args=args, baseline=key not in baselines)
         if key in baselines:
             for name in BASELINE_COLUMNS:
