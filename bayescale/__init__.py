@@ -5,11 +5,12 @@ Units everywhere: N in parameters (``params``), D in tokens (``tokens``), C in F
 """
 
 from bayescale._version import __version__
-from bayescale.backtest import BacktestResult, backtest
 from bayescale.checkpoints import Selection, select_checkpoints
-from bayescale.compare_laws import LawComparison, compare_laws
 from bayescale.data import read_runs
 from bayescale.diagnostics import Diagnostics, diagnose
+from bayescale.evaluation.holdout import BacktestResult, backtest
+from bayescale.evaluation.law_comparison import LawComparison, compare_laws
+from bayescale.evaluation.reference import ReferenceFit, fit_reference
 from bayescale.exceptions import (
     BayescaleError,
     ComparisonWarning,
@@ -20,12 +21,11 @@ from bayescale.exceptions import (
     SpecError,
     SpecMismatchError,
 )
+from bayescale.fits import load_fit, save_fit
 from bayescale.forms import Form, available_forms, get_form
-from bayescale.io import load_fit, save_fit
 from bayescale.law import ScalingFit, ScalingLaw
-from bayescale.predict import predict
+from bayescale.prediction import predict
 from bayescale.priors import ParamPrior
-from bayescale.reference import ReferenceFit, fit_reference
 
 __all__ = [
     "BacktestResult",

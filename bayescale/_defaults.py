@@ -20,3 +20,7 @@ POOLINGS = ("partial", "complete", "none")
 NEW_FAMILY = "(new family)"
 FIT_FORMAT = "bayescale-fit"
 FIT_FORMAT_VERSION = 1
+
+#: Status of a sweep task record.
+SWEEP_STATUS_OK = "ok"
+SWEEP_STATUS_FAILED = "failed"

@@ -28,7 +28,7 @@ from bayescale.model import (
     reference_scales,
     use_run_effect,
 )
-from bayescale.predict import draws_of, family_parameter_draws, loss_draws
+from bayescale.prediction import draws_of, family_parameter_draws, loss_draws
 
 
 def _thinned_posterior(fit, max_draws: int | None):
@@ -175,7 +175,7 @@ def prior_predictive_draws(
     ``sigma ~ HalfNormal``, ``nu = 2 + Gamma(2, rate 0.1)``. ``kind="mean"`` is the law alone.
     """
     from bayescale.exceptions import SpecError
-    from bayescale.predict import KINDS
+    from bayescale.prediction import KINDS
 
     if kind not in KINDS:
         raise SpecError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")

@@ -137,9 +137,8 @@ def available_metric_forms() -> dict:
     """Every bounded-metric law (``KIND = "metric"``) in ``bayescale.models``, by name.
 
     These describe a downstream metric (accuracy) rather than a loss; see
-    :mod:`bayescale.metric_forms` for their contract.
+    :mod:`bayescale.forms` for their contract.
     """
-    from bayescale.metric_forms import metric_form_from_module
 
     forms = {}
     for module in _law_modules("metric"):
@@ -156,3 +155,53 @@ def get_metric_form(name: str):
             f"unknown metric law {name!r}; available metric laws: {', '.join(sorted(forms))}"
         )
     return forms[name]
+
+
+# ------------------------------------------------------------- bounded-metric laws
+
+METRIC_INPUTS = ("params", "tokens", "flops", "loss")
+#: inputs centred on the log scale; the others (loss) are centred linearly
+LOG_INPUTS = ("params", "tokens", "flops")
+
+
+@dataclass(frozen=True)
+class MetricForm:
+    """A checked bounded-metric law: name, inputs, default priors and its mean function."""
+
+    name: str
+    inputs: tuple[str, ...]
+    default_priors: Mapping[str, ParamPrior]
+    mean_metric: Callable
+    reference: str
+    doc: str
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """Names of the per-family law parameters, in prior order."""
+        return tuple(self.default_priors)
+
+
+def metric_form_from_module(module: ModuleType) -> MetricForm:
+    """Check a ``models`` module against the metric-law contract; wrap it as a MetricForm."""
+    missing = [a for a in ("NAME", "INPUTS", "DEFAULT_PRIORS", "mean_metric", "REFERENCE")
+               if not hasattr(module, a)]
+    if missing:
+        raise SpecError(f"metric law module {module.__name__}: missing {', '.join(missing)}")
+    unknown = set(module.INPUTS) - set(METRIC_INPUTS)
+    if unknown:
+        raise SpecError(f"metric law {module.NAME}: unknown inputs {sorted(unknown)}; use "
+                        f"{METRIC_INPUTS}")
+    read = parameters_read(module.mean_metric, module.INPUTS, chance=0.25, ceiling=1.0)
+    if read != set(module.DEFAULT_PRIORS):
+        raise SpecError(
+            f"metric law {module.NAME}: mean_metric reads {sorted(read)} but DEFAULT_PRIORS "
+            f"has {sorted(module.DEFAULT_PRIORS)}; they must match"
+        )
+    return MetricForm(
+        name=module.NAME,
+        inputs=tuple(module.INPUTS),
+        default_priors=dict(module.DEFAULT_PRIORS),
+        mean_metric=module.mean_metric,
+        reference=module.REFERENCE,
+        doc=inspect.getdoc(module) or "",
+    )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import xarray as xr
@@ -25,11 +24,12 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
         raise NotADirectoryError(f"cannot write {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PermissionError(f"cannot write {path}: folder {folder} is not writable")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    # Created with mode 0o666 so the process umask applies as for any new file (no umask is
+    # read or changed); O_EXCL: never reuse another writer's file.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        write(str(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -37,42 +37,23 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     return path
 
 
-def _umask() -> int:
-    """The process umask (read by setting it, then restoring it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
-def save_fit(fit, path: str | os.PathLike) -> Path:
-    """Save a :class:`ScalingFit` to one NetCDF file (h5netcdf), written atomically.
+def save_tree(tree, path: str | os.PathLike) -> Path:
+    """Write a fit's DataTree to one NetCDF file (h5netcdf), atomically."""
+    return atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
 
-    The file holds the posterior, sample stats, observed data, the run table and, as attributes,
-    the law, priors, sampler settings, seed, bayescale version and a SHA-256 of the data.
+
+def read_tree(path: str | os.PathLike, *, groups: tuple[str, ...] = ("posterior",)):
+    """Read a DataTree written by :func:`save_tree` and check it is a bayescale fit.
+
+    Raises ``FileNotFoundError`` when there is no file, and :class:`SpecMismatchError` when it
+    is not readable NetCDF, has no bayescale fit marker, has another format version, or lacks
+    one of ``groups``. What the tree holds (a loss or a metric fit) is for the caller to check.
     """
-    return atomic_write(path, lambda tmp: fit.idata.to_netcdf(tmp, engine="h5netcdf"))
-
-
-def load_fit(path: str | os.PathLike, *, warn: bool = True):
-    """Load a fit saved by :func:`save_fit`.
-
-    Raises
-    ------
-    FileNotFoundError
-        No file at ``path``.
-    SpecMismatchError
-        The file is not a bayescale fit, has another format version, names an unknown law,
-        or its run table no longer matches the stored data hash.
-    """
-    from bayescale.data import data_hash
-    from bayescale.forms import get_form
-    from bayescale.law import ScalingFit, dataset_to_runs
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no saved fit at {path}")
@@ -91,18 +72,7 @@ def load_fit(path: str | os.PathLike, *, warn: bool = True):
             f"{_defaults.FIT_FORMAT_VERSION} (written by bayescale "
             f"{attrs.get('bayescale_version', '?')})"
         )
-    for group in ("posterior", "sample_stats", "runs"):
+    for group in groups:
         if group not in idata.children:
             raise SpecMismatchError(f"{path} lacks the {group!r} group")
-    try:
-        law = json.loads(attrs["law"])
-        get_form(law["form"])
-    except Exception as err:  # noqa: BLE001
-        raise SpecMismatchError(f"{path}: the stored law cannot be rebuilt: {err}") from err
-    runs = dataset_to_runs(idata["runs"].to_dataset())
-    if data_hash(runs) != attrs.get("data_sha256"):
-        raise SpecMismatchError(
-            f"{path}: the stored run table does not match its data hash; the file was changed "
-            "or corrupted"
-        )
-    return ScalingFit(idata, warn=warn)
+    return idata

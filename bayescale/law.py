@@ -23,8 +23,11 @@ from bayescale.data import check_family_points, data_hash, read_runs
 from bayescale.diagnostics import Diagnostics, diagnose
 from bayescale.exceptions import DataError, SpecError
 from bayescale.forms import Form, get_form
+from bayescale.io import save_tree
 from bayescale.model import RESIDUALS, build_model, reference_scales, use_ar1, use_run_effect
+from bayescale.prediction import predict
 from bayescale.priors import ParamPrior
+from bayescale.report import parameter_summary
 from bayescale.sampling import check_sampler, sample
 
 
@@ -258,22 +261,16 @@ class ScalingFit:
         return [str(v) for v in self.idata["posterior"].data_vars]
 
     def predict(self, points, **kwargs) -> pd.DataFrame:
-        """Predicted loss with intervals; see :func:`bayescale.predict.predict`."""
-        from bayescale.predict import predict
-
+        """Predicted loss with intervals; see :func:`bayescale.prediction.predict`."""
         return predict(self, points, **kwargs)
 
     def summary(self, *, prob: float = _defaults.CI_PROB) -> pd.DataFrame:
         """Posterior summary of the law parameters, population and per family."""
-        from bayescale.report import parameter_summary
-
         return parameter_summary(self, prob=prob)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the fit to one NetCDF file, atomically; see :func:`bayescale.io.save_fit`."""
-        from bayescale.io import save_fit
-
-        save_fit(self, path)
+        """Write the fit to one NetCDF file, atomically; see :func:`bayescale.fits.save_fit`."""
+        save_tree(self.idata, path)
 
     def __repr__(self) -> str:
         d = self.diagnostics

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bayescale import _defaults
-from bayescale.predict import draws_of
+from bayescale.prediction import draws_of
 
 
 def _row(name: str, family: str, draws: np.ndarray, prob: float) -> dict:

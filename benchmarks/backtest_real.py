@@ -43,7 +43,7 @@ import pandas as pd
 
 import bayescale.model
 from bayescale import ScalingLaw
-from bayescale.backtest import backtest
+from bayescale.evaluation.holdout import backtest
 from bayescale.datasets import GADRE_COLUMNS, load_gadre_overtrain
 from bayescale.datasets.tables import hitchhiker_curves
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayescale.checkpoints import select_checkpoints
-from bayescale.compare_laws import compare_laws
+from bayescale.evaluation.law_comparison import compare_laws
 from bayescale.data import read_runs
 
 ROOT = Path(__file__).resolve().parents[1]

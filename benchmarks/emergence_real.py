@@ -34,7 +34,7 @@ import pandas as pd
 
 from bayescale import ScalingLaw
 from bayescale.datasets import GADRE_COLUMNS, load_gadre_overtrain
-from bayescale.emergence import MetricLaw, emergence, two_stage
+from bayescale.metric import MetricLaw, emergence, two_stage
 from bayescale.io import atomic_write, atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +126,7 @@ def run_pythia(data: Path, sampling: dict) -> dict:
             "warnings": sorted({str(w.message)[:200] for w in caught}),
         }
         if label == PYTHIA_FITS[0][0]:
-            from bayescale.plotting_emergence import plot_emergence
+            from bayescale.plots.emergence import plot_emergence
 
             fig = plot_emergence(fit, figure_result)
             fig.axes[0].set_title("Pythia LAMBADA (zero-shot), gompertz_size fitted below "

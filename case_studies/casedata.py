@@ -115,7 +115,7 @@ def pythia_lambada() -> pd.DataFrame:
 
     One row per checkpoint after step 0: ``size`` (label), ``params`` (N), ``tokens`` (D),
     ``flops`` (C = 6ND), ``accuracy``, ``task`` (5,153 items: the per-task default of
-    :mod:`bayescale.emergence`), ``step``. Same construction as
+    :mod:`bayescale.metric`), ``step``. Same construction as
     ``benchmarks/emergence_real.py``.
     """
     evals = pd.read_csv(data_dir("pythia_evals") / "evals.csv")

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 
 from bayescale import ParamPrior, ScalingLaw
-from bayescale import decision as dc
+from bayescale import decisions as dc
 from bayescale.datasets import tables
-from bayescale.plotting import plot_compute_optimal, plot_crossover
+from bayescale.plots.decisions import plot_compute_optimal, plot_crossover
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BAYESCALE_SHARED_DATA", ROOT.parent / "shared" / "data"))

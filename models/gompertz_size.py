@@ -25,7 +25,7 @@ Default priors (population mean ~ Normal(mu, sigma), between-family sd ~ Gamma(2
 - logit_height ~ Normal(0, 1.5); height_per_size ~ Normal(0.5, 1) per e-fold of N.
 - Spreads (modes): 1.5, 0.2, 0.3, 0.5, 0.3. All centred.
 
-With ``by="params"`` :func:`bayescale.emergence.emergence` evaluates this law along
+With ``by="params"`` :func:`bayescale.metric.emergence` evaluates this law along
 N = sqrt(C / (6 R)) (D = R N tokens); with ``by="flops"`` along the training of one size N.
 """
 

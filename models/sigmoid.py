@@ -11,7 +11,7 @@ so it sits at chance for small C (the floor), rises around C0 * exp(m) (``midpoi
 of compute from C0; there the metric is halfway between chance and the family's top) with
 slope s per e-fold, and levels off at ``top``, which is below ``ceiling`` (1 unless told).
 Families whose top lies below a level never reach it: the emergence threshold then does not
-exist, and :mod:`bayescale.emergence` counts that as "not emerged". This is the sigmoid-in-log-
+exist, and :mod:`bayescale.metric` counts that as "not emerged". This is the sigmoid-in-log-
 compute picture of emergent abilities (e.g. "Unlock Predictable Scaling from Emergent
 Abilities", Hu et al. 2023; Ruan et al. 2024's observational scaling uses a sigmoid in a
 capability score).

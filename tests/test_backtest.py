@@ -1,4 +1,4 @@
-"""Backtests (bayescale.backtest, ``bayescale backtest``): split, metrics and the JSON contract.
+"""Backtests (bayescale.evaluation.holdout, ``bayescale backtest``): split, metrics and the JSON contract.
 
 The fast tests replace the NUTS fit by the hand-built posterior of tests/conftest.py (families
 fam0 and fam1); the slow one runs the command end to end with real NUTS on simulated runs.
@@ -17,7 +17,7 @@ from conftest import make_fit
 
 import bayescale.cli as cli
 from bayescale import DataError, DataWarning, ScalingLaw, SpecError, read_runs
-from bayescale.backtest import BacktestResult, backtest, holdout_split
+from bayescale.evaluation.holdout import BacktestResult, backtest, holdout_split
 from bayescale.simulate import simulate_runs
 
 JSON_KEYS = {"families", "median_are", "coverage", "baseline_median_are", "baseline_coverage"}

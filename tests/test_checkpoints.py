@@ -19,7 +19,7 @@ from bayescale import (
     read_runs,
 )
 from bayescale.checkpoints import Selection, log_thin, select_checkpoints
-from bayescale.io import load_fit, save_fit
+from bayescale.fits import load_fit, save_fit
 from bayescale.law import ScalingFit
 from bayescale.model import (
     build_model,
@@ -219,7 +219,7 @@ def test_more_checkpoints_of_the_same_runs_do_not_shrink_the_held_out_interval()
     Truth: 3 families x 4 sizes, one run each, curves whose deviations from the law are an
     AR(1) along log-tokens (correlation length 1 e-fold, sd 1%). Default model settings.
     """
-    from bayescale.backtest import holdout_split
+    from bayescale.evaluation.holdout import holdout_split
     from bayescale.simulate import simulate_runs
 
     runs, _ = simulate_runs(n_families=3, sizes=(2e7, 6e7, 2e8, 6e8), seeds=1, checkpoints=24,

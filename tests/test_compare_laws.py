@@ -1,4 +1,4 @@
-"""Tests for bayescale.compare_laws: pointwise likelihoods, PSIS-LOO and leave-future-out tables
+"""Tests for bayescale.evaluation.law_comparison: pointwise likelihoods, PSIS-LOO and leave-future-out tables
 on hand-built posteriors (no sampling), input checks, and one real end-to-end CLI run (slow)."""
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from scipy import stats
 from bayescale import DataError, SpecError, read_runs
 from bayescale._version import __version__
 from bayescale.cli import main
-from bayescale.compare_laws import (
+from bayescale.data import data_hash
+from bayescale.evaluation.law_comparison import (
     check_laws,
     compare_laws,
     future_split,
@@ -30,7 +31,6 @@ from bayescale.compare_laws import (
     log_likelihood_draws,
     loo_table,
 )
-from bayescale.data import data_hash
 from bayescale.exceptions import ComparisonWarning
 from bayescale.law import ScalingFit, ScalingLaw, runs_to_dataset
 from bayescale.model import reference_scales

@@ -1,4 +1,4 @@
-"""Decisions (bayescale.decision, the compare / optimal commands, their plots).
+"""Decisions (bayescale.decisions, the compare / optimal commands, their plots).
 
 Most tests use hand-built posteriors (tests/conftest.py) whose answers are known in closed
 form; the tests marked slow fit simulated recipes with real NUTS.
@@ -19,10 +19,12 @@ from conftest import CHINCHILLA_VALUES, make_fit, small_runs
 from scipy.optimize import minimize_scalar
 
 import bayescale.cli as cli
+import bayescale.cli.decisions as cli_decisions
 from bayescale import ConvergenceWarning, DataError, ScalingLaw, SpecError
-from bayescale import decision as dc
+from bayescale import decisions as dc
 from bayescale.diagnostics import Diagnostics
-from bayescale.plotting import plot_compute_optimal, plot_crossover
+from bayescale.plots.decisions import plot_compute_optimal, plot_crossover
+from bayescale.prediction import loss_draws
 from bayescale.simulate import simulate_runs
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -150,7 +152,7 @@ def test_loss_at_optimal_allocation_is_the_minimum(chinchilla_fit):
     best = dc.loss_at_flops(chinchilla_fit, flops, family="fam0")[0, 0]
     n = np.geomspace(1e7, 1e12, 2001)
     grid = pd.DataFrame({"params": n, "tokens": flops / (6 * n)})
-    along = dc.loss_draws(chinchilla_fit, grid, family="fam0")[0]
+    along = loss_draws(chinchilla_fit, grid, family="fam0")[0]
     assert best <= along.min() * (1 + 1e-12)
     assert best == pytest.approx(along.min(), rel=1e-6)
 
@@ -159,7 +161,7 @@ def test_loss_at_fixed_tokens_per_parameter(chinchilla_fit):
     flops = np.array([1e20, 1e22])
     got = dc.loss_at_flops(chinchilla_fit, flops, family="fam0", allocation=20.0)
     n = np.sqrt(flops / (6 * 20.0))
-    want = dc.loss_draws(chinchilla_fit, pd.DataFrame({"params": n, "tokens": 20 * n}),
+    want = loss_draws(chinchilla_fit, pd.DataFrame({"params": n, "tokens": 20 * n}),
                          family="fam0")
     np.testing.assert_allclose(got, want, rtol=1e-12)
     with pytest.raises(SpecError, match="tokens per parameter"):
@@ -236,8 +238,8 @@ def test_p_b_better_on_each_side_of_the_crossing(crossing_fit):
 def test_compare_at_points_for_a_chinchilla_law(chinchilla_fit):
     points = pd.DataFrame({"params": [1e8, 7e10], "tokens": [2e9, 1.4e12]})
     cmp = dc.compare(chinchilla_fit, "fam0", "fam1", points=points)
-    la = dc.loss_draws(chinchilla_fit, points, family="fam0")
-    lb = dc.loss_draws(chinchilla_fit, points, family="fam1")
+    la = loss_draws(chinchilla_fit, points, family="fam0")
+    lb = loss_draws(chinchilla_fit, points, family="fam1")
     np.testing.assert_allclose(cmp.table["expected_difference"], (lb - la).mean(axis=0))
     with pytest.raises(SpecError, match="exactly one"):
         dc.compare(chinchilla_fit, "fam0", "fam1")
@@ -369,7 +371,7 @@ def test_compare_json_contract(recipe_csv, crossing_fit, tmp_path, monkeypatch, 
         seen["pooling"], seen["families"] = args.pooling, sorted(runs["family"].unique())
         return fit
 
-    monkeypatch.setattr(cli, "_fit", fake_fit)
+    monkeypatch.setattr(cli_decisions, "_fit", fake_fit)
     c0 = fit.scales["flops"]
     status, out, err = run_main(
         capsys, "compare", recipe_csv, "--recipe-column", "method", "--a", "fam0", "--b", "fam1",
@@ -394,7 +396,7 @@ def test_compare_json_contract(recipe_csv, crossing_fit, tmp_path, monkeypatch, 
 
 def test_compare_text_and_no_crossing_is_valid_json(recipe_csv, crossing_fit, monkeypatch,
                                                       capsys):
-    monkeypatch.setattr(cli, "_fit", lambda args, runs: crossing_fit)
+    monkeypatch.setattr(cli_decisions, "_fit", lambda args, runs: crossing_fit)
     c0 = crossing_fit.scales["flops"]
     common = ["compare", recipe_csv, "--recipe-column", "method", "--a", "fam0", "--b", "fam1",
               "--target-flops", 1e4 * c0, "--range", 100 * c0, 1e4 * c0, "--law", "compute"]
@@ -407,7 +409,7 @@ def test_compare_text_and_no_crossing_is_valid_json(recipe_csv, crossing_fit, mo
 
 
 def test_compare_bad_input_exits_2(recipe_csv, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_fit", lambda args, runs: pytest.fail("must not fit"))
+    monkeypatch.setattr(cli_decisions, "_fit", lambda args, runs: pytest.fail("must not fit"))
     base = ["compare", recipe_csv, "--recipe-column", "method", "--target-flops", 1e20]
     status, out, err = run_main(capsys, *base, "--a", "fam0", "--b", "nope")
     assert status == 2 and out == "" and "unknown recipe 'nope'" in err

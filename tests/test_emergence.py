@@ -24,7 +24,14 @@ from conftest import make_fit
 
 from bayescale import _defaults
 from bayescale.cli import main
-from bayescale.emergence import (
+from bayescale.exceptions import DataError, SpecError
+from bayescale.forms import (
+    available_forms,
+    available_metric_forms,
+    get_metric_form,
+    metric_form_from_module,
+)
+from bayescale.metric import (
     DEFAULT_N_ITEMS,
     MetricFit,
     MetricLaw,
@@ -39,9 +46,6 @@ from bayescale.emergence import (
     threshold_draws,
     two_stage,
 )
-from bayescale.exceptions import DataError, SpecError
-from bayescale.forms import available_forms, available_metric_forms, get_metric_form
-from bayescale.metric_forms import metric_form_from_module
 from bayescale.priors import ParamPrior
 
 CHAINS, DRAWS = 2, 100
@@ -342,7 +346,7 @@ def test_two_stage_propagates_both_uncertainties():
 
 
 def test_plot_emergence_draws_both_panels():
-    from bayescale.plotting_emergence import plot_emergence
+    from bayescale.plots.emergence import plot_emergence
 
     fit = make_metric_fit(jitter=0.2)
     fig = plot_emergence(fit, emergence(fit, 0.5, target_flops=1e20))
@@ -436,7 +440,7 @@ def test_interval_narrows_with_data_near_take_off(seed_fits):
 
 def test_plot_emergence_with_a_subset_of_families():
     """A result computed for some families only draws those (it used to raise KeyError)."""
-    from bayescale.plotting_emergence import plot_emergence
+    from bayescale.plots.emergence import plot_emergence
 
     fit = make_metric_fit(jitter=0.2)
     first = fit.families[0]

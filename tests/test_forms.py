@@ -9,11 +9,11 @@ import types
 import uuid
 from pathlib import Path
 
+import bayescale.models
 import numpy as np
 import pytensor.tensor as pt
 import pytest
 
-import bayescale.models
 from bayescale import ScalingLaw, SpecError, available_forms, get_form
 from bayescale.forms import form_from_module
 from bayescale.priors import ParamPrior

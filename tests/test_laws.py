@@ -15,7 +15,7 @@ from bayescale.models.lr_annealing import lr_areas
 
 from bayescale import DataError, ScalingLaw, get_form, read_runs
 from bayescale.model import centred_inputs, reference_scales
-from bayescale.predict import check_points
+from bayescale.prediction import check_points
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 GADRE = DATA / "gadre_overtrain" / "runs.csv"

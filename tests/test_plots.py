@@ -16,7 +16,7 @@ from conftest import FAMILIES, make_fit
 from matplotlib.collections import LineCollection, PathCollection
 
 from bayescale import ScalingLaw, SpecError
-from bayescale import plotting as bp
+from bayescale import plots as bp
 from bayescale.checks import (
     interval_coverage,
     lag1_autocorrelation,

@@ -1,4 +1,4 @@
-"""Tests for bayescale.predict on hand-built posteriors (no sampling)."""
+"""Tests for bayescale.prediction on hand-built posteriors (no sampling)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import check_grad
 
 from bayescale import SpecError
-from bayescale.reference import (
+from bayescale.evaluation.reference import (
     HUBER_DELTA,
     fit_reference,
     grid_starts,

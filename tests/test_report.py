@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from conftest import make_fit
 
-from bayescale.cli import _write_outputs, main
+from bayescale.cli import main
+from bayescale.cli.fit import _write_outputs
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",

@@ -16,7 +16,7 @@ from bayescale.plots._common import (
     plain_log_axis,
     size_colours,
 )
-from bayescale.predict import loss_draws, summarize_draws
+from bayescale.prediction import loss_draws, summarize_draws
 
 AXES = ("flops", "params", "tokens")
 #: Most tokens-per-parameter groups drawn against N (quantile bins of D/N beyond that).
@@ -200,3 +200,18 @@ def plot_loss(
                  f"bands of the mean curve (colour: {colour})", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_fit(fit, *, prob: float = _defaults.CI_PROB, held_out: pd.DataFrame | None = None):
+    """Data and posterior median curves with ``prob`` bands, one panel per family.
+
+    x axis: training compute C (FLOPs), y axis: loss (nats/token), both logarithmic; each model
+    size N is one colour, its curve runs along its tokens D. ``held_out`` rows (canonical
+    columns ``family, params, tokens, flops, loss``) are drawn as crosses with the predictive
+    interval of a new run. Same as :func:`plot_loss` with ``x="flops"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return plot_loss(fit, x="flops", prob=prob, held_out=held_out)

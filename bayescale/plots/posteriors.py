@@ -7,7 +7,7 @@ import numpy as np
 from bayescale import _defaults
 from bayescale.exceptions import SpecError
 from bayescale.plots._common import panels
-from bayescale.predict import draws_of, family_parameter_draws
+from bayescale.prediction import draws_of, family_parameter_draws
 
 POPULATION = "population mean"
 

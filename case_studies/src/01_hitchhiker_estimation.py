@@ -39,9 +39,9 @@ import pandas as pd
 
 from bayescale import ParamPrior, ScalingLaw, read_runs
 from bayescale._defaults import NEW_FAMILY
-from bayescale.backtest import backtest
+from bayescale.evaluation.holdout import backtest
 from bayescale.model import reference_scales
-from bayescale.predict import family_parameter_draws
+from bayescale.prediction import family_parameter_draws
 
 SAMPLING = cd.sampling(draws=1000, tune=1000, chains=4)  # 2 x 100 when BAYESCALE_QUICK=1
 SEED = 1

@@ -38,7 +38,7 @@ import pandas as pd
 
 from bayescale import ScalingLaw
 from bayescale.datasets import GADRE_COLUMNS, load_gadre_overtrain
-from bayescale.emergence import MetricLaw, two_stage
+from bayescale.metric import MetricLaw, two_stage
 
 SAMPLING = cd.sampling(draws=1000, tune=1000, chains=4)  # 2 x 100 when BAYESCALE_QUICK=1
 SEED = 1

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from bayescale import ParamPrior, ScalingLaw
-from bayescale import decision as dc
-from bayescale.plotting import plot_crossover
+from bayescale import decisions as dc
+from bayescale.plots.decisions import plot_crossover
 
 SAMPLING = cd.sampling(draws=1000, tune=1000, chains=4)  # 2 x 100 when BAYESCALE_QUICK=1
 SEED = 1

@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 from bayescale._defaults import NEW_FAMILY
-from bayescale.emergence import MetricLaw, emergence
-from bayescale.plotting_emergence import plot_emergence
+from bayescale.metric import MetricLaw, emergence
+from bayescale.plots.emergence import plot_emergence
 
 SAMPLING = cd.sampling(draws=1000, tune=1000, chains=4)  # 2 x 100 when BAYESCALE_QUICK=1
 SEED = 1

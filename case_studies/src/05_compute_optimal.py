@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 
 import bayescale as bsc
-from bayescale import decision as dc
-from bayescale.plotting import plot_compute_optimal
-from bayescale.predict import family_parameter_draws
+from bayescale import decisions as dc
+from bayescale.plots.decisions import plot_compute_optimal
+from bayescale.prediction import family_parameter_draws
 
 SAMPLING = cd.sampling(draws=1000, tune=1000, chains=4)  # 2 x 100 when BAYESCALE_QUICK=1
 SEED = 1

@@ -7,7 +7,7 @@ and the final loss (nats/token) of each held-out run is predicted:
 - bayescale: one hierarchical fit of all families together, the posterior median and the
   equal-tailed 90% interval of the loss of a new run (``kind="predictive"``: a held-out run is
   one realisation, with its seed and observation noise);
-- the reference estimator (:mod:`bayescale.reference`, Hoffmann et al. approach 3) fitted to
+- the reference estimator (:mod:`bayescale.evaluation.reference`, Hoffmann et al. approach 3) fitted to
   each family alone: the full-data estimate and the row-bootstrap 90% interval.
 
 Each target gets the absolute relative error ``|prediction - observed| / observed`` of both
@@ -30,10 +30,10 @@ import pandas as pd
 from bayescale import _defaults
 from bayescale.checkpoints import Selection, select_checkpoints
 from bayescale.data import read_runs
+from bayescale.evaluation.reference import N_BOOT, fit_reference
 from bayescale.exceptions import DataError, DataWarning, SpecError
 from bayescale.law import ScalingFit, ScalingLaw
-from bayescale.predict import loss_draws, summarize_draws
-from bayescale.reference import N_BOOT, fit_reference
+from bayescale.prediction import loss_draws, summarize_draws
 
 LARGEST = "largest"
 

@@ -1,7 +1,6 @@
-"""Figures of a fit (matplotlib); they draw what ``predict`` computes, never compute it anew.
+"""Decision figures: the crossover of two recipes and the compute-optimal frontier.
 
-The fit's figures live in :mod:`bayescale.plots` and are re-exported here with the decision
-plots, so ``from bayescale.plotting import plot_ppc`` works as well as ``plot_fit``.
+They draw what :mod:`bayescale.decisions` computes, never compute it anew.
 """
 
 from __future__ import annotations
@@ -9,47 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayescale import _defaults
-from bayescale.plots import (  # noqa: F401 - re-exported: every figure from one module
-    plot_loss,
-    plot_parameters,
-    plot_ppc,
-    plot_prior_predictive,
-    plot_rank,
-    plot_residuals,
-    plot_trace,
-)
-from bayescale.plots._common import MAX_PLOT_DRAWS  # noqa: F401
-
-
-def plot_fit(fit, *, prob: float = _defaults.CI_PROB, held_out: pd.DataFrame | None = None):
-    """Data and posterior median curves with ``prob`` bands, one panel per family.
-
-    x axis: training compute C (FLOPs), y axis: loss (nats/token), both logarithmic; each model
-    size N is one colour, its curve runs along its tokens D. ``held_out`` rows (canonical
-    columns ``family, params, tokens, flops, loss``) are drawn as crosses with the predictive
-    interval of a new run. Same as :func:`plot_loss` with ``x="flops"``.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    return plot_loss(fit, x="flops", prob=prob, held_out=held_out)
-
-
-def _pyplot():
-    # no matplotlib.use(): a notebook keeps its inline backend, and without a display
-    # matplotlib falls back to Agg by itself
-    import matplotlib.pyplot as plt
-
-    return plt
+from bayescale.plots._common import pyplot as _pyplot
 
 
 def plot_crossover(crossover, *, runs: pd.DataFrame | None = None,
                    target_flops: float | None = None):
     """Both recipes' mean curves with bands along compute, and the crossover posterior beneath.
 
-    ``crossover`` is a :class:`bayescale.decision.Crossover`; ``runs`` (canonical columns
+    ``crossover`` is a :class:`bayescale.decisions.Crossover`; ``runs`` (canonical columns
     ``family, flops, loss``) adds the observed rows of the two recipes; ``target_flops`` draws
     a vertical line. Top: median and ``prob`` bands of L_A and L_B against C (FLOPs), log-log.
     Bottom: histogram of the crossover C over the draws that cross, with median and interval.

@@ -2,7 +2,7 @@
 
 ``bayescale emergence DATA.csv --metric accuracy --level 0.5 [--chance 0.25]
 [--n-items-column n_items] [--by flops|params] [--target-flops C] [--json]`` fits a
-bounded-metric law (:mod:`bayescale.emergence`) and prints the threshold posterior per family
+bounded-metric law (:mod:`bayescale.metric`) and prints the threshold posterior per family
 and for a new family. ``--json`` prints exactly one object with ``families`` (list of
 ``family``, ``median``, ``lower``, ``upper``, ``p_reached_by_target``, ``p_not_emerged``, ...),
 ``population`` (the same for a new family), ``level`` and ``prob``, plus context.
@@ -13,10 +13,16 @@ from __future__ import annotations
 import argparse
 
 from bayescale import _defaults
+from bayescale.cli._args import (
+    UsageError,
+    _diagnostics_line,
+    _fraction,
+    _positive,
+    _prepare_out_dir,
+)
 
 
 def _level(text: str) -> float:
-    from bayescale.cli import _fraction
 
     value = _fraction(text)
     if value >= 1:
@@ -36,9 +42,8 @@ def _unit(text: str) -> float:
 
 def cmd_emergence(args) -> dict | str:
     """``bayescale emergence DATA.csv --metric accuracy --level 0.5``."""
-    from bayescale.cli import UsageError, _diagnostics_line, _prepare_out_dir
     from bayescale.data import parse_column_mapping
-    from bayescale.emergence import MetricLaw, emergence, read_metric_runs
+    from bayescale.metric import MetricLaw, emergence, read_metric_runs
 
     columns = parse_column_mapping(args.columns)
     n_items = args.n_items_column if args.n_items_column is not None else args.n_items
@@ -60,7 +65,7 @@ def cmd_emergence(args) -> dict | str:
     files = {}
     if out is not None:
         from bayescale.io import atomic_write, atomic_write_text
-        from bayescale.plotting_emergence import plot_emergence
+        from bayescale.plots.emergence import plot_emergence
 
         fig = plot_emergence(fit, result, prob=args.prob)
         path = out / "emergence.png"
@@ -102,10 +107,9 @@ def cmd_emergence(args) -> dict | str:
     return "\n".join(lines)
 
 
-def add_emergence_command(sub, common) -> None:
+def register(sub, common) -> None:
     """Register ``bayescale emergence`` on the subparsers ``sub``."""
-    from bayescale.cli import _positive
-    from bayescale.emergence import BY, LIKELIHOODS, TOKENS_PER_PARAM
+    from bayescale.metric import BY, LIKELIHOODS, TOKENS_PER_PARAM
 
     em = sub.add_parser("emergence", parents=[common],
                         help="scale at which a downstream metric reaches a level (sigmoid law)")

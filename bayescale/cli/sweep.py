@@ -28,7 +28,7 @@ def cmd_sweep(args) -> dict | str:
     return result.to_dict() if args.json else result.text()
 
 
-def add_sweep_command(sub, common) -> None:
+def register(sub, common) -> None:
     """The ``sweep`` subcommand."""
     sweep = sub.add_parser(
         "sweep", parents=[common],

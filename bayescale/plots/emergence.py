@@ -1,7 +1,7 @@
 """Figure of an emergence analysis: data, posterior curves with bands, level, threshold posterior.
 
-It draws what :mod:`bayescale.emergence` computes (curves from ``MetricFit.mean_draws``,
-thresholds from :class:`~bayescale.emergence.Emergence`), never anything new.
+It draws what :mod:`bayescale.metric` computes (curves from ``MetricFit.mean_draws``,
+thresholds from :class:`~bayescale.metric.Emergence`), never anything new.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from bayescale import _defaults
-from bayescale.predict import summarize_draws
+from bayescale.prediction import summarize_draws
 
 MAX_PLOT_DRAWS = 400  # parameter draws used for the bands (thinned evenly)
 

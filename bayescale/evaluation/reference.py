@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 from bayescale import _defaults
 from bayescale.data import read_runs
 from bayescale.exceptions import SpecError
-from bayescale.predict import check_points, summarize_draws
+from bayescale.prediction import check_points, summarize_draws
 
 HUBER_DELTA = 1e-3
 N_BOOT = 200
