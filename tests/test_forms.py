@@ -224,6 +224,7 @@ def test_registry_is_built_once_and_rebuilt_on_reload(monkeypatch, rebuilt_regis
 
 
 def test_reload_reimports_the_law_modules(rebuilt_registry):
+    assert get_form("chinchilla").name == "chinchilla"  # the registry is built
     before = sys.modules["bayescale.models.chinchilla"]
     reload_laws()
     after = sys.modules["bayescale.models.chinchilla"]
