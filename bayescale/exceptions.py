@@ -40,3 +40,9 @@ class DataWarning(BayescaleWarning):
 
 class ComparisonWarning(BayescaleWarning):
     """A model comparison is unreliable (e.g. PSIS-LOO Pareto k above its threshold)."""
+
+
+class LawChangedWarning(BayescaleWarning):
+    """A saved fit is loaded with law code whose source differs from the code it was fitted
+    with (or the fit records no source hash to compare): the law named in the message now
+    computes with today's code."""

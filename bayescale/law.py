@@ -187,7 +187,8 @@ def fit_attrs(law: ScalingLaw, runs: pd.DataFrame, *, scales: dict[str, float],
               run_effect: bool, residuals: str, sampler: dict[str, Any]) -> dict[str, Any]:
     """The ``attrs`` a fit's DataTree carries (what :class:`ScalingFit` and ``load_fit`` read):
     format marker and version, package version, the law as JSON, reference scales, the run
-    effect and residual model used, sampler settings, seed and the data's SHA-256."""
+    effect and residual model used, sampler settings, seed, the data's SHA-256 and the SHA-256
+    of the law module's source (``""`` for a law without a source file)."""
     return {
         "bayescale_format": _defaults.FIT_FORMAT,
         "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
@@ -199,6 +200,7 @@ def fit_attrs(law: ScalingLaw, runs: pd.DataFrame, *, scales: dict[str, float],
         "sampler": json.dumps(sampler),
         "random_seed": sampler["random_seed"],
         "data_sha256": data_hash(runs),
+        "law_sha256": law.law_form.source_sha256 or "",
     }
 
 

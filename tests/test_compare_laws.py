@@ -3,16 +3,11 @@ on hand-built posteriors (no sampling), input checks, and one real end-to-end CL
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import sys
-import uuid
 import warnings
-from pathlib import Path
 
 import arviz as az
-import bayescale.models
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,6 +27,7 @@ from bayescale.evaluation.law_comparison import (
     loo_table,
 )
 from bayescale.exceptions import ComparisonWarning
+from bayescale.forms import temporary_laws
 from bayescale.law import ScalingFit, ScalingLaw, runs_to_dataset
 from bayescale.model import reference_scales
 from bayescale.simulate import simulate_losses, simulate_runs
@@ -246,20 +242,15 @@ def log_loss(x, p, xp):
 
 
 @pytest.fixture
-def dropped_law():
-    """A law module written into the installed ``bayescale.models`` folder, removed after."""
-    stem = f"tmpcomparelaw_{uuid.uuid4().hex[:10]}"
-    path = Path(bayescale.models.__path__[0]) / f"{stem}.py"
+def dropped_law(tmp_path):
+    """A law that exists only as a file (in a temporary folder, registered with
+    ``temporary_laws``; the repository's ``models/`` is never written)."""
+    stem = "tmpcomparelaw"
+    path = tmp_path / "laws" / f"{stem}.py"
+    path.parent.mkdir()
     path.write_text(NEW_LAW.format(name=stem), encoding="utf-8")
-    importlib.invalidate_caches()
-    try:
+    with temporary_laws(path):
         yield stem
-    finally:
-        path.unlink(missing_ok=True)
-        for cached in path.parent.joinpath("__pycache__").glob(f"{stem}.*"):
-            cached.unlink(missing_ok=True)
-        sys.modules.pop(f"bayescale.models.{stem}", None)
-        importlib.invalidate_caches()
 
 
 def test_a_law_dropped_into_models_is_accepted(dropped_law):

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import math
 import os
 import re
 import stat
+import warnings
+from pathlib import Path
 
+import bayescale.models
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 from conftest import make_idata
 
-from bayescale import SpecMismatchError, load_fit, save_fit
+from bayescale import LawChangedWarning, SpecMismatchError, load_fit, save_fit
+from bayescale.forms import temporary_laws
 from bayescale.law import ScalingFit
 
 
@@ -166,3 +172,100 @@ def test_atomic_write_gives_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+# ------------------------------------------------- the law's source hash, and broken laws
+
+TEMP_LAW = '''"""Temporary law for the io tests: L = exp(log_L0) * (C / C0)^-exp(log_alpha)."""
+from bayescale.priors import ParamPrior
+
+NAME = "iolaw"
+INPUTS = ("flops",)
+REFERENCE = "bayescale test suite"
+DEFAULT_PRIORS = {
+    "log_L0": ParamPrior(mu=1.0, sigma=0.5, tau=0.1, centered=True),
+    "log_alpha": ParamPrior(mu=-2.0, sigma=0.5, tau=0.1),
+}
+
+
+def log_loss(x, p, xp):
+    return p["log_L0"] - xp.exp(p["log_alpha"]) * x["flops"]
+'''
+IOLAW_VALUES = {"log_L0": (1.1, 1.0), "log_alpha": (-2.0, -1.8)}
+
+
+def _law_file(folder, source=TEMP_LAW):
+    folder.mkdir()
+    path = folder / "iolaw.py"
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def iolaw_fit_path(tmp_path):
+    """A fit of the temporary law ``iolaw`` saved while its first version was registered."""
+    path = tmp_path / "fit.nc"
+    with temporary_laws(_law_file(tmp_path / "v1")):
+        idata = make_idata("iolaw", values=IOLAW_VALUES, jitter=0.01)
+    assert idata.attrs["law_sha256"] == hashlib.sha256(TEMP_LAW.encode()).hexdigest()
+    idata.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def test_saved_fit_records_the_law_source_hash(mixed_fit, tmp_path):
+    source = Path(bayescale.models.__path__[0]) / "chinchilla.py"
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert mixed_fit.idata.attrs["law_sha256"] == expected
+    save_fit(mixed_fit, tmp_path / "fit.nc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LawChangedWarning)
+        loaded = load_fit(tmp_path / "fit.nc", warn=False, strict=True)
+    assert loaded.idata.attrs["law_sha256"] == expected
+
+
+def test_unchanged_law_loads_without_warning(iolaw_fit_path, tmp_path):
+    with temporary_laws(_law_file(tmp_path / "same")), warnings.catch_warnings():
+        warnings.simplefilter("error", LawChangedWarning)
+        fit = load_fit(iolaw_fit_path, warn=False, strict=True)
+    assert fit.law.form == "iolaw"
+
+
+def test_changed_law_warns_or_refuses_when_strict(iolaw_fit_path, tmp_path):
+    changed = TEMP_LAW.replace("xp.exp(p[\"log_alpha\"])", "0.9 * xp.exp(p[\"log_alpha\"])")
+    assert changed != TEMP_LAW
+    with temporary_laws(_law_file(tmp_path / "v2", changed)):
+        with pytest.warns(LawChangedWarning, match=r"law 'iolaw': the law's source .*v2.*changed"):
+            fit = load_fit(iolaw_fit_path, warn=False)
+        assert fit.law.form == "iolaw"
+        with pytest.raises(SpecMismatchError, match="law 'iolaw'.*changed.*strict"):
+            load_fit(iolaw_fit_path, warn=False, strict=True)
+
+
+def test_fit_without_a_law_hash_warns_or_refuses_when_strict(tmp_path):
+    path = _save_tampered(tmp_path, law_sha256="")
+    with pytest.warns(LawChangedWarning, match="law 'chinchilla': the fit records no law source"):
+        load_fit(path, warn=False)
+    with pytest.raises(SpecMismatchError, match="records no law source hash"):
+        load_fit(path, warn=False, strict=True)
+
+
+def test_law_without_source_file_cannot_be_checked(iolaw_fit_path, tmp_path):
+    spec = importlib.util.spec_from_file_location("iolaw_object", _law_file(tmp_path / "obj"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    del module.__file__  # a module object with no file behind it
+    with temporary_laws(module):
+        with pytest.warns(LawChangedWarning, match="has no source file to hash"):
+            load_fit(iolaw_fit_path, warn=False)
+
+
+def test_broken_law_module_spares_other_fits(mixed_fit, iolaw_fit_path, tmp_path):
+    """A malformed law file breaks only the fits of its own law."""
+    save_fit(mixed_fit, tmp_path / "chinchilla.nc")
+    broken = TEMP_LAW.replace('p["log_alpha"]', 'p["log_beta"]')
+    with temporary_laws(_law_file(tmp_path / "bad", broken), tmp_path / "bad2.py"):
+        loaded = load_fit(tmp_path / "chinchilla.nc", warn=False, strict=True)
+        assert loaded.law == mixed_fit.law
+        with pytest.raises(SpecMismatchError, match=r"cannot be rebuilt: .*law module "
+                           + re.escape(str(tmp_path / "bad" / "iolaw.py")) + " is broken"):
+            load_fit(iolaw_fit_path, warn=False)

@@ -7,13 +7,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import bayescale.models
 import numpy as np
 import pandas as pd
 import pytensor.tensor as pt
 import pytest
 from bayescale.models.lr_annealing import lr_areas
 
-from bayescale import DataError, ScalingLaw, get_form, read_runs
+from bayescale import DataError, ScalingLaw, available_forms, get_form, read_runs
+from bayescale.forms import available_metric_forms, broken_laws
 from bayescale.model import centred_inputs, reference_scales
 from bayescale.prediction import check_points
 
@@ -48,6 +50,18 @@ def _x(form, n):
     if "lr_anneal_area" in x:  # no annealing yet, then up to e times the reference area
         x["lr_anneal_area"] = np.r_[-np.inf, np.linspace(-3.0, 1.0, n - 1)]
     return x
+
+
+def test_every_file_in_models_is_a_working_law():
+    """A broken law module no longer breaks the registry, so check none of ours is broken:
+    every public file in models/ gives exactly one loss or metric law."""
+    folder = Path(bayescale.models.__path__[0])
+    stems = {path.stem for path in folder.glob("*.py") if not path.name.startswith("_")}
+    assert broken_laws() == {}
+    laws = {**available_forms(), **available_metric_forms()}
+    assert len(laws) == len(available_forms()) + len(available_metric_forms())
+    assert {form.module for form in laws.values()} == {f"bayescale.models.{s}" for s in stems}
+    assert set(NEW_LAWS) <= set(available_forms())
 
 
 @pytest.mark.parametrize("name", NEW_LAWS)
