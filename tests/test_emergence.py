@@ -16,11 +16,13 @@ import warnings
 import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
 from conftest import make_fit
+from pytensor.tensor.random.basic import NormalRV
 
 from bayescale import _defaults
 from bayescale.cli import main
@@ -214,6 +216,25 @@ def test_likelihood_choice():
         choose_likelihood("normal", known)
 
 
+def normal_likelihoods(model) -> list[str]:
+    """Observed variables of ``model`` with a normal distribution (PyMC's ``NormalRV`` op)."""
+    return [v.name for v in model.observed_RVs if isinstance(v.owner.op, NormalRV)]
+
+
+def test_normal_likelihood_check_catches_a_normal_likelihood():
+    """The check used below finds a normal likelihood when there is one (pm.Normal's op is
+    ``NormalRV``, so comparing op names with "Normal" never matched)."""
+    table, chance = read_metric_runs(sim_table(), chance=0.25)
+    form = get_metric_form("sigmoid")
+    model = build_metric_model(form, table, priors=form.default_priors,
+                               likelihood="beta_binomial", pooling="partial",
+                               scales=metric_scales(form, table), chance=chance, ceiling=1.0)
+    assert normal_likelihoods(model) == []
+    with model:
+        pm.Normal("raw_accuracy", mu=0.5, sigma=0.1, observed=table["metric"].to_numpy())
+    assert normal_likelihoods(model) == ["raw_accuracy"]
+
+
 @pytest.mark.parametrize("likelihood, dist, observed_name", [
     ("beta_binomial", "BetaBinomial", "correct"),
     ("binomial", "Binomial", "correct"),
@@ -228,8 +249,8 @@ def test_model_likelihood_respects_the_measurement(likelihood, dist, observed_na
                                chance=chance, ceiling=1.0)
     (obs,) = model.observed_RVs
     assert obs.name == observed_name
-    assert type(obs.owner.op).__name__.startswith(dist)
-    assert not any("Normal" == type(v.owner.op).__name__ for v in model.observed_RVs)
+    assert type(obs.owner.op).__name__ == f"{dist}RV"
+    assert normal_likelihoods(model) == []
     data = model.rvs_to_values[obs].data if hasattr(model.rvs_to_values[obs], "data") else None
     if likelihood != "beta":
         np.testing.assert_array_equal(np.asarray(model["correct"].tag.test_value
