@@ -537,6 +537,10 @@ def test_load_fit_checks_the_metric_data_hash_and_the_kind(tmp_path):
     loss = make_fit("chinchilla")
     loss.save(tmp_path / "loss.nc")
     assert isinstance(quiet_load(tmp_path / "loss.nc"), ScalingFit)
+    older = loss.idata.copy()  # written before fits recorded their kind: a loss fit
+    del older.attrs["bayescale_kind"]
+    save_tree(older, tmp_path / "older.nc")
+    assert isinstance(quiet_load(tmp_path / "older.nc"), ScalingFit)
 
 
 def test_metric_law_fit_passes_sampler_kwargs_through(monkeypatch):
