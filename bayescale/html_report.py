@@ -6,8 +6,9 @@ parameter table, predictions, any decisions found in the folder and every figure
 mailed or pasted into a design review as it is. It is written atomically to
 ``DIR/report.html`` (or ``--out``).
 
-``DIR`` is a folder written by ``bayescale fit``, ``demo`` or ``compare --out``: it must hold
-``fit.nc``; ``summary.csv``, ``predictions.csv`` (held-out runs, from ``demo``),
+``DIR`` is a folder written by ``bayescale fit``, ``demo``, ``compare --out`` or ``emergence
+--out``: it must hold ``fit.nc``; a metric fit (``emergence``) gets a simpler page
+(:func:`metric_report`); ``summary.csv``, ``predictions.csv`` (held-out runs, from ``demo``),
 ``decision.csv`` (``compare``) and other CSV tables and PNG figures (``compare.png``,
 ``optimal.png``, ...) are included when present.
 """
@@ -30,6 +31,7 @@ import pandas as pd
 from bayescale import _defaults
 from bayescale._version import __version__
 from bayescale.exceptions import BayescaleWarning
+from bayescale.metric.law import MetricFit
 
 FIT_FILE = "fit.nc"
 REPORT_FILE = "report.html"
@@ -282,6 +284,8 @@ def build_report(
         raise FileNotFoundError(f"no {FIT_FILE} in {folder}: run 'bayescale fit' or 'demo' "
                                 "with --out there first")
     fit = load_fit(fit_path)
+    if isinstance(fit, MetricFit):
+        return metric_report(folder, fit, prob=prob)
     runs = fit.runs
     form = fit.form
     d = fit.diagnostics
@@ -297,36 +301,11 @@ def build_report(
     # header and verdict
     title = (f"bayescale report: {form.name} law on {len(runs)} rows, "
              f"{len(fit.families)} famil{'y' if len(fit.families) == 1 else 'ies'}")
-    written = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    add(f"<h1>{_e(title)}</h1>")
-    add(f"<p class='meta'>folder {_e(folder.resolve())} &middot; written {_e(written)} "
-        f"&middot; bayescale {_e(__version__)} (fit by "
-        f"{_e(fit.idata.attrs.get('bayescale_version', '?'))}) &middot; data SHA-256 "
-        f"{_e(str(fit.idata.attrs.get('data_sha256', ''))[:16])}&hellip;</p>")
-    numbers = (f"{d.divergences} divergences, max r_hat {d.max_rhat:.3f} (limit "
-               f"{_defaults.RHAT_MAX}), min bulk ESS {d.min_ess_bulk:.0f} (limit "
-               f"{_defaults.ESS_BULK_MIN}), {d.mean_tree_size:.0f} leapfrog steps per draw")
-    if d.ok:
-        add(f"<div class='verdict ok'>Diagnostics: ok &mdash; {_e(numbers)}</div>")
-    else:
-        items = "".join(f"<li>{_e(m)}</li>" for m in d.messages)
-        add(f"<div class='verdict bad'>Diagnostics: PROBLEMS &mdash; {_e(numbers)}<ul>{items}"
-            "</ul>The numbers below are not reliable until these are fixed.</div>")
+    parts += _header(title, folder, fit)
     add("<p>Intervals are equal-tailed; their probability is stated with each table and "
         "figure. Units: N in parameters, D in tokens, C in FLOPs, loss in nats/token.</p>")
 
-    figures: dict[str, str] = {}
-    for name, caption, draw in _figure_specs(fit, held_out, prob, random_seed):
-        try:
-            png = _png(draw())
-        except Exception as err:  # noqa: BLE001 - one failed figure must not lose the page
-            message = f"figure {name!r} could not be drawn: {type(err).__name__}: {err}"
-            report.problems.append(message)
-            warnings.warn(message, BayescaleWarning, stacklevel=2)
-            figures[name] = f"<p class='note'>{_e(message)}</p>"
-            continue
-        report.figures[name] = png
-        figures[name] = _img(name, png, caption)
+    figures = _draw_figures(report, _figure_specs(fit, held_out, prob, random_seed))
 
     # data
     add("<h2>Data</h2>")
@@ -363,17 +342,7 @@ def build_report(
     add(figures["prior_predictive"])
 
     # diagnostics
-    add("<h2>Sampling diagnostics</h2>")
-    add(_table(pd.DataFrame([{"divergences": d.divergences, "max r_hat": d.max_rhat,
-                              "min bulk ESS": d.min_ess_bulk,
-                              "leapfrog steps per draw": d.mean_tree_size,
-                              "verdict": "ok" if d.ok else "PROBLEMS"}])))
-    worst = d.table.sort_values("r_hat", ascending=False).head(8).reset_index(
-        names="variable")
-    add("<details><summary>Variables with the highest r_hat</summary>"
-        f"{_table(worst)}</details>")
-    add(figures["trace"])
-    add(figures["rank"])
+    parts += _diagnostics_section(d, figures)
 
     # parameters
     add("<h2>Parameters</h2>")
@@ -417,33 +386,152 @@ def build_report(
         add(_table(table))
 
     # decisions and other outputs
-    others = sorted(p for p in folder.iterdir() if p.is_file() and p.name not in KNOWN_FILES
-                    and p.suffix in (".csv", ".png"))
     decision = _read_csv(folder / "decision.csv")
+    others = _other_outputs(folder)
     if decision is not None or others:
         add("<h2>Decisions and other results in the folder</h2>")
     if decision is not None:
         add("<h3>decision.csv</h3>")
         add(_table(decision))
-    for path in others:
+    parts += others
+    report.html = _page(title, parts, report.problems)
+    return report
+
+
+def metric_report(folder: Path, fit: MetricFit, *, prob: float = _defaults.CI_PROB) -> Report:
+    """The page of a bounded-metric fit (``bayescale emergence --out``): data, law and
+    settings, the curves figure, the parameter table, diagnostics and the folder's other
+    outputs (``thresholds.csv``, ``emergence.png``)."""
+    from bayescale import plots
+    from bayescale.plots.mcmc import default_variables
+
+    data, d = fit.data, fit.diagnostics
+    report = Report(html="", diagnostics_ok=d.ok)
+    n = len(fit.families)
+    title = (f"bayescale report: {fit.form.name} metric law on {len(data)} rows, {n} "
+             f"famil{'y' if n == 1 else 'ies'}")
+    parts = _header(title, folder, fit)
+    names = [*default_variables(fit), "log_concentration"]
+    names = [v for v in names if v in fit.idata["posterior"]]
+    figures = _draw_figures(report, [
+        ("metric_curves", f"{fit.metric} against training compute C: data, posterior median "
+         f"and {prob:.0%} band of each family's expected {fit.metric}, a new family (dashed) "
+         "and chance (dotted).", lambda: plots.plot_metric_fit(fit, prob=prob)),
+        ("trace", CAPTIONS["trace"], lambda: plots.plot_trace(fit, var_names=names)),
+        ("rank", CAPTIONS["rank"], lambda: plots.plot_rank(fit, var_names=names))])
+    rows = [{"family": family, "rows": len(part), "C min (FLOPs)": part["flops"].min(),
+             "C max (FLOPs)": part["flops"].max(), f"{fit.metric} min": part["metric"].min(),
+             f"{fit.metric} max": part["metric"].max(),
+             "items (median)": part["n_items"].median()}
+            for family, part in data.groupby("family")]
+    parts += ["<h2>Data</h2>", f"<p>{len(data)} rows in {n} famil{'y' if n == 1 else 'ies'}; "
+              f"metric {_e(fit.metric)} in [0, 1], chance {fit.chance:g}, ceiling "
+              f"{fit.ceiling:g}.</p>", _table(pd.DataFrame(rows)), figures["metric_curves"]]
+    settings = fit.settings
+    first = fit.form.doc.strip().splitlines()[0] if fit.form.doc.strip() else fit.form.name
+    parts += ["<h2>Law and priors</h2>",
+              f"<p><b>{_e(first)}</b><br>Reference: {_e(fit.form.reference)}</p>",
+              _table(pd.DataFrame([
+                  {"setting": "likelihood", "value": fit.likelihood},
+                  {"setting": "pooling across families", "value": fit.law.pooling},
+                  {"setting": "reference scales", "value": ", ".join(
+                      f"{k}={v:.3g}" for k, v in fit.scales.items())},
+                  {"setting": "sampler", "value": (
+                      f"{settings.get('sampler')}: {settings.get('chains')} chains x "
+                      f"{settings.get('draws')} draws ({settings.get('tune')} tuning), seed "
+                      f"{settings.get('random_seed')}")}])),
+              _table(prior_table(fit))]
+    summary = _read_csv(folder / "summary.csv")
+    summary = fit.summary(prob=prob) if summary is None else summary
+    parts += ["<h2>Parameters</h2>", f"<p>Posterior median and {prob:.0%} equal-tailed "
+              "interval of every parameter (law parameters per family and for the "
+              "population; concentration of the beta / beta-binomial noise).</p>",
+              _table(summary, max_rows=1000)]
+    parts += _diagnostics_section(d, figures)
+    others = _other_outputs(folder)
+    if others:
+        parts += ["<h2>Other results in the folder</h2>", *others]
+    report.html = _page(title, parts, report.problems)
+    return report
+
+
+def _header(title: str, folder: Path, fit) -> list[str]:
+    """Title, provenance line and the diagnostics verdict of a fit's page."""
+    d = fit.diagnostics
+    written = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [f"<h1>{_e(title)}</h1>",
+             f"<p class='meta'>folder {_e(folder.resolve())} &middot; written {_e(written)} "
+             f"&middot; bayescale {_e(__version__)} (fit by "
+             f"{_e(fit.idata.attrs.get('bayescale_version', '?'))}) &middot; data SHA-256 "
+             f"{_e(str(fit.idata.attrs.get('data_sha256', ''))[:16])}&hellip;</p>"]
+    numbers = (f"{d.divergences} divergences, max r_hat {d.max_rhat:.3f} (limit "
+               f"{_defaults.RHAT_MAX}), min bulk ESS {d.min_ess_bulk:.0f} (limit "
+               f"{_defaults.ESS_BULK_MIN}), {d.mean_tree_size:.0f} leapfrog steps per draw")
+    if d.ok:
+        parts.append(f"<div class='verdict ok'>Diagnostics: ok &mdash; {_e(numbers)}</div>")
+    else:
+        items = "".join(f"<li>{_e(m)}</li>" for m in d.messages)
+        parts.append(f"<div class='verdict bad'>Diagnostics: PROBLEMS &mdash; {_e(numbers)}"
+                     f"<ul>{items}</ul>The numbers below are not reliable until these are "
+                     "fixed.</div>")
+    return parts
+
+
+def _draw_figures(report: Report, specs) -> dict[str, str]:
+    """Draw each ``(name, caption, draw)``: name -> HTML (the PNGs go to ``report.figures``);
+    a figure that fails becomes a note and a problem, and the page goes on."""
+    figures: dict[str, str] = {}
+    for name, caption, draw in specs:
+        try:
+            png = _png(draw())
+        except Exception as err:  # noqa: BLE001 - one failed figure must not lose the page
+            message = f"figure {name!r} could not be drawn: {type(err).__name__}: {err}"
+            report.problems.append(message)
+            warnings.warn(message, BayescaleWarning, stacklevel=3)
+            figures[name] = f"<p class='note'>{_e(message)}</p>"
+            continue
+        report.figures[name] = png
+        figures[name] = _img(name, png, caption)
+    return figures
+
+
+def _diagnostics_section(d, figures: dict[str, str]) -> list[str]:
+    worst = d.table.sort_values("r_hat", ascending=False).head(8).reset_index(
+        names="variable")
+    return ["<h2>Sampling diagnostics</h2>",
+            _table(pd.DataFrame([{"divergences": d.divergences, "max r_hat": d.max_rhat,
+                                  "min bulk ESS": d.min_ess_bulk,
+                                  "leapfrog steps per draw": d.mean_tree_size,
+                                  "verdict": "ok" if d.ok else "PROBLEMS"}])),
+            "<details><summary>Variables with the highest r_hat</summary>"
+            f"{_table(worst)}</details>", figures["trace"], figures["rank"]]
+
+
+def _other_outputs(folder: Path, known=KNOWN_FILES) -> list[str]:
+    """Every other CSV table and PNG figure in ``folder``, as HTML."""
+    parts = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name not in known
+                       and p.suffix in (".csv", ".png")):
         if path.suffix == ".csv":
             frame = _read_csv(path)
             if frame is not None:
-                add(f"<h3>{_e(path.name)}</h3>{_table(frame)}")
+                parts.append(f"<h3>{_e(path.name)}</h3>{_table(frame)}")
         else:
             png = path.read_bytes()
             if png[:8] == b"\x89PNG\r\n\x1a\n":
-                add(_img(path.stem, png, path.name))
-    if report.problems:
-        add("<h2>Problems writing this report</h2><ul>"
-            + "".join(f"<li class='note'>{_e(p)}</li>" for p in report.problems) + "</ul>")
+                parts.append(_img(path.stem, png, path.name))
+    return parts
 
-    report.html = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-                   "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                   "<link rel='icon' href='data:,'>"
-                   f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
-                   + "\n".join(parts) + "</body></html>\n")
-    return report
+
+def _page(title: str, parts: list[str], problems: list[str]) -> str:
+    if problems:
+        parts = [*parts, "<h2>Problems writing this report</h2><ul>"
+                 + "".join(f"<li class='note'>{_e(p)}</li>" for p in problems) + "</ul>"]
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<link rel='icon' href='data:,'>"
+            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+            + "\n".join(parts) + "</body></html>\n")
 
 
 def write_report(

@@ -183,15 +183,20 @@ class ScalingLaw:
         return ScalingFit(idata)
 
 
+#: ``bayescale_kind`` of a loss-law fit (metric fits: ``"metric"``, see :mod:`bayescale.metric`)
+KIND = "loss"
+
+
 def fit_attrs(law: ScalingLaw, runs: pd.DataFrame, *, scales: dict[str, float],
               run_effect: bool, residuals: str, sampler: dict[str, Any]) -> dict[str, Any]:
     """The ``attrs`` a fit's DataTree carries (what :class:`ScalingFit` and ``load_fit`` read):
-    format marker and version, package version, the law as JSON, reference scales, the run
-    effect and residual model used, sampler settings, seed, the data's SHA-256 and the SHA-256
-    of the law module's source (``""`` for a law without a source file)."""
+    format marker and version, kind (``"loss"``), package version, the law as JSON, reference
+    scales, the run effect and residual model used, sampler settings, seed, the data's SHA-256
+    and the SHA-256 of the law module's source (``""`` for a law without a source file)."""
     return {
         "bayescale_format": _defaults.FIT_FORMAT,
         "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
+        "bayescale_kind": KIND,
         "bayescale_version": __version__,
         "law": json.dumps(law.to_dict()),
         "scales": json.dumps(scales),

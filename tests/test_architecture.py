@@ -25,8 +25,8 @@ LAYERS = [
     ["prediction", "sampling", "diagnostics", "simulate", "checkpoints"],
     ["report", "checks"],
     ["law"],
-    ["fits"],
     ["plots", "metric", "evaluation", "decisions"],
+    ["fits"],  # load_fit returns every kind of fit: loss (law) and metric (metric/)
     ["sweep", "html_report"],
     ["cli"],
     ["__init__", "__main__"],

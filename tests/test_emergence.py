@@ -8,29 +8,37 @@ take-off, and the CLI's JSON contract).
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import json
 import math
 import types
 import warnings
+from pathlib import Path
 
 import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
 import xarray as xr
 from conftest import make_fit
+from pytensor.tensor.random.basic import NormalRV
 
 from bayescale import _defaults
 from bayescale.cli import main
-from bayescale.exceptions import DataError, SpecError
+from bayescale.exceptions import DataError, SpecError, SpecMismatchError
+from bayescale.fits import load_fit
 from bayescale.forms import (
     available_forms,
     available_metric_forms,
     get_metric_form,
     metric_form_from_module,
 )
+from bayescale.io import save_tree
+from bayescale.law import ScalingFit
 from bayescale.metric import (
     DEFAULT_N_ITEMS,
     MetricFit,
@@ -46,6 +54,8 @@ from bayescale.metric import (
     threshold_draws,
     two_stage,
 )
+from bayescale.metric.data import metric_data_hash
+from bayescale.metric.law import metric_fit_attrs, table_to_dataset
 from bayescale.priors import ParamPrior
 
 CHAINS, DRAWS = 2, 100
@@ -82,16 +92,12 @@ def make_metric_fit(form="sigmoid", values=None, *, chance=0.25, likelihood="bet
         dims={name: ["family"] for name in values}, coords={"family": families})
     table = sim_table() if table is None else table
     read, _ = read_metric_runs(table, chance=chance)
-    idata["data"] = xr.DataTree(xr.Dataset(
-        {c: ("obs", read[c].to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(read[c])
-             else read[c].astype(str).to_numpy(dtype=str)) for c in read.columns}))
+    idata["data"] = xr.DataTree(table_to_dataset(read))
     law = MetricLaw(form)
-    idata.attrs.update({
-        "metric_law": json.dumps({**law.to_dict(), "pooling": "partial"}),
-        "metric": "accuracy", "chance": chance, "ceiling": 1.0, "likelihood_used": likelihood,
-        "scales": json.dumps(metric_scales(law.metric_form, read)),
-        "sampler": json.dumps({"sampler": "nutpie", "draws": DRAWS, "chains": CHAINS}),
-    })
+    idata.attrs.update(metric_fit_attrs(
+        law, read, metric="accuracy", chance=chance, likelihood=likelihood, pooling="partial",
+        scales=metric_scales(law.metric_form, read),
+        sampler={"sampler": "nutpie", "draws": DRAWS, "chains": CHAINS, "random_seed": seed}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return MetricFit(idata, warn=False)
@@ -214,6 +220,25 @@ def test_likelihood_choice():
         choose_likelihood("normal", known)
 
 
+def normal_likelihoods(model) -> list[str]:
+    """Observed variables of ``model`` with a normal distribution (PyMC's ``NormalRV`` op)."""
+    return [v.name for v in model.observed_RVs if isinstance(v.owner.op, NormalRV)]
+
+
+def test_normal_likelihood_check_catches_a_normal_likelihood():
+    """The check used below finds a normal likelihood when there is one (pm.Normal's op is
+    ``NormalRV``, so comparing op names with "Normal" never matched)."""
+    table, chance = read_metric_runs(sim_table(), chance=0.25)
+    form = get_metric_form("sigmoid")
+    model = build_metric_model(form, table, priors=form.default_priors,
+                               likelihood="beta_binomial", pooling="partial",
+                               scales=metric_scales(form, table), chance=chance, ceiling=1.0)
+    assert normal_likelihoods(model) == []
+    with model:
+        pm.Normal("raw_accuracy", mu=0.5, sigma=0.1, observed=table["metric"].to_numpy())
+    assert normal_likelihoods(model) == ["raw_accuracy"]
+
+
 @pytest.mark.parametrize("likelihood, dist, observed_name", [
     ("beta_binomial", "BetaBinomial", "correct"),
     ("binomial", "Binomial", "correct"),
@@ -228,8 +253,8 @@ def test_model_likelihood_respects_the_measurement(likelihood, dist, observed_na
                                chance=chance, ceiling=1.0)
     (obs,) = model.observed_RVs
     assert obs.name == observed_name
-    assert type(obs.owner.op).__name__.startswith(dist)
-    assert not any("Normal" == type(v.owner.op).__name__ for v in model.observed_RVs)
+    assert type(obs.owner.op).__name__ == f"{dist}RV"
+    assert normal_likelihoods(model) == []
     data = model.rvs_to_values[obs].data if hasattr(model.rvs_to_values[obs], "data") else None
     if likelihood != "beta":
         np.testing.assert_array_equal(np.asarray(model["correct"].tag.test_value
@@ -450,3 +475,88 @@ def test_plot_emergence_with_a_subset_of_families():
     assert labels and all(label.startswith(first) for label in labels
                           if not label.startswith(_defaults.NEW_FAMILY))
     assert not any(label.startswith(f) for f in fit.families[1:] for label in labels)
+
+
+# ----------------------------------------------------------------------------- saved fits
+
+
+def test_metric_fit_carries_the_fit_attrs():
+    fit = make_metric_fit()
+    attrs = fit.idata.attrs
+    assert attrs["bayescale_format"] == _defaults.FIT_FORMAT
+    assert attrs["bayescale_format_version"] == _defaults.FIT_FORMAT_VERSION
+    assert attrs["bayescale_kind"] == "metric" and attrs["law_name"] == "sigmoid"
+    source = Path(importlib.import_module("bayescale.models.sigmoid").__file__)
+    assert attrs["law_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert attrs["data_sha256"] == metric_data_hash(fit.data)
+    # the hash is of the data: row order does not change it, a changed value does
+    shuffled = fit.data.sample(frac=1.0, random_state=0)
+    assert metric_data_hash(shuffled) == attrs["data_sha256"]
+    changed = fit.data.assign(metric=fit.data["metric"].where(fit.data.index != 3, 0.9))
+    assert metric_data_hash(changed) != attrs["data_sha256"]
+    assert make_fit("chinchilla").idata.attrs["bayescale_kind"] == "loss"
+
+
+def quiet_load(path):
+    """load_fit of a synthetic fit (constant draws: ArviZ's r_hat divides 0 by 0)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return load_fit(path, warn=False)
+
+
+def test_metric_fit_round_trips_through_save_and_load_fit(tmp_path):
+    fit = make_metric_fit(jitter=0.2, seed=4)
+    path = fit.save(tmp_path / "fit.nc")
+    loaded = quiet_load(path)
+    assert isinstance(loaded, MetricFit)
+    xr.testing.assert_identical(loaded.idata["posterior"].to_dataset(),
+                                fit.idata["posterior"].to_dataset())
+    pd.testing.assert_frame_equal(loaded.data, fit.data)
+    assert (loaded.law, loaded.chance, loaded.likelihood, loaded.scales) == (
+        fit.law, fit.chance, fit.likelihood, fit.scales)
+    before = emergence(fit, 0.5, target_flops=1e20).table
+    after = emergence(loaded, 0.5, target_flops=1e20).table
+    pd.testing.assert_frame_equal(after, before)
+    assert np.isfinite(before["median"]).any()  # real thresholds, not only inf == inf
+
+
+def test_load_fit_checks_the_metric_data_hash_and_the_kind(tmp_path):
+    fit = make_metric_fit()
+    tampered = fit.idata.copy()
+    data = tampered["data"].to_dataset()
+    data["metric"] = data["metric"].copy(data=np.r_[0.99, data["metric"].to_numpy()[1:]])
+    tampered["data"] = xr.DataTree(data)
+    save_tree(tampered, tmp_path / "tampered.nc")
+    with pytest.raises(SpecMismatchError, match="does not match its data hash"):
+        quiet_load(tmp_path / "tampered.nc")
+    unknown = fit.idata.copy()
+    unknown.attrs["bayescale_kind"] = "reward"
+    save_tree(unknown, tmp_path / "unknown.nc")
+    with pytest.raises(SpecMismatchError, match="unknown kind of fit 'reward'"):
+        quiet_load(tmp_path / "unknown.nc")
+    loss = make_fit("chinchilla")
+    loss.save(tmp_path / "loss.nc")
+    assert isinstance(quiet_load(tmp_path / "loss.nc"), ScalingFit)
+    older = loss.idata.copy()  # written before fits recorded their kind: a loss fit
+    del older.attrs["bayescale_kind"]
+    save_tree(older, tmp_path / "older.nc")
+    assert isinstance(quiet_load(tmp_path / "older.nc"), ScalingFit)
+
+
+def test_metric_law_fit_passes_sampler_kwargs_through(monkeypatch):
+    import bayescale.metric.law as metric_law
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_sample(model, **kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(metric_law, "sample", fake_sample)
+    with pytest.raises(Stop):
+        MetricLaw("sigmoid").fit(sim_table(), sampler="pymc", draws=10, tune=10,
+                                 sampler_kwargs={"init": "adapt_diag"})
+    assert seen["sampler_kwargs"] == {"init": "adapt_diag"} and seen["sampler"] == "pymc"

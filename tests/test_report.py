@@ -150,3 +150,56 @@ def test_report_of_a_folder_without_a_fit(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "no folder" in capsys.readouterr().err
     assert not (tmp_path / "report.html").exists()
+
+
+def test_emergence_out_folder_is_a_fit_that_report_renders(tmp_path):
+    """bayescale emergence --out DIR leaves fit.nc, summary.csv and diagnostics.json (beside
+    its figure and thresholds), and bayescale report DIR renders that metric fit."""
+    import contextlib
+    import io
+
+    import numpy as np
+
+    from bayescale.fits import load_fit
+    from bayescale.metric import MetricFit, simulate_emergence
+
+    truth = {"a": {"c50": 3e19, "slope": 1.5, "top": 0.85}}
+    csv = tmp_path / "metric.csv"
+    simulate_emergence(truth, np.geomspace(1e18, 1e21, 8), random_seed=0).to_csv(csv,
+                                                                                 index=False)
+    folder = tmp_path / "em"
+
+    def run(*argv):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main([*argv, "--json"]) == 0
+        return json.loads(out.getvalue())
+
+    answer = run("emergence", str(csv), "--level", "0.5", "--draws", "150", "--tune", "150",
+                 "--chains", "2", "--seed", "1", "--out", str(folder))
+    assert set(answer["files"]) == {"fit.nc", "summary.csv", "diagnostics.json",
+                                    "emergence.png", "thresholds.csv"}
+    assert not [p for p in os.listdir(folder) if p.endswith(".tmp")]
+    fit = load_fit(folder / "fit.nc", warn=False)
+    assert isinstance(fit, MetricFit) and fit.families == ["a"]
+    assert fit.idata.attrs["bayescale_kind"] == "metric"
+    assert fit.settings["draws"] == 150 and fit.settings["random_seed"] == 1
+    summary = pd.read_csv(folder / "summary.csv")
+    assert {"midpoint", "log_slope", "logit_height", "concentration"} <= set(
+        summary["parameter"])
+    assert (summary["lower"] <= summary["median"]).all()
+    assert (summary["median"] <= summary["upper"]).all()
+    diagnostics = json.loads((folder / "diagnostics.json").read_text())
+    assert diagnostics == answer["diagnostics"]
+
+    written = run("report", str(folder))
+    page = Path(written["report"]).read_text(encoding="utf-8")
+    assert "<title>bayescale report: sigmoid metric law on 8 rows, 1 family</title>" in page
+    for heading in ("Data", "Law and priors", "Parameters", "Sampling diagnostics",
+                    "Other results in the folder"):
+        assert f">{heading}</h" in page, heading
+    for figure in ("metric_curves", "trace", "rank", "emergence"):
+        assert f"id='fig-{figure}'" in page, figure
+    assert "thresholds.csv" in page and "logit_height" in page and "beta_binomial" in page
+    assert written["problems"] == [] and "could not be drawn" not in page
+    assert written["diagnostics_ok"] == diagnostics["ok"]

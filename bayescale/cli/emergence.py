@@ -5,7 +5,9 @@
 bounded-metric law (:mod:`bayescale.metric`) and prints the threshold posterior per family
 and for a new family. ``--json`` prints exactly one object with ``families`` (list of
 ``family``, ``median``, ``lower``, ``upper``, ``p_reached_by_target``, ``p_not_emerged``, ...),
-``population`` (the same for a new family), ``level`` and ``prob``, plus context.
+``population`` (the same for a new family), ``level`` and ``prob``, plus context. ``--out DIR``
+writes the fit (``fit.nc``, which ``bayescale report DIR`` renders), ``summary.csv``,
+``diagnostics.json``, ``emergence.png`` and ``thresholds.csv``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 
 from bayescale import _defaults
 from bayescale.cli._args import (
+    FIT_FILE,
     UsageError,
     _diagnostics_line,
     _fraction,
@@ -40,6 +43,31 @@ def _unit(text: str) -> float:
     return value
 
 
+def _write_outputs(fit, result, out, *, prob: float) -> dict[str, str]:
+    """Write fit.nc (``bayescale report DIR`` renders it), summary.csv, diagnostics.json,
+    emergence.png and thresholds.csv into ``out``, each atomically; returns name -> path."""
+    import json
+
+    from matplotlib import pyplot as plt
+
+    from bayescale.io import atomic_write, atomic_write_text
+    from bayescale.plots.emergence import plot_emergence
+
+    paths = {name: out / name for name in (FIT_FILE, "summary.csv", "diagnostics.json",
+                                            "emergence.png", "thresholds.csv")}
+    fit.save(paths[FIT_FILE])
+    atomic_write_text(paths["summary.csv"], fit.summary(prob=prob).to_csv(index=False))
+    atomic_write_text(paths["diagnostics.json"],
+                      json.dumps(fit.diagnostics.to_dict(), indent=2) + "\n")
+    fig = plot_emergence(fit, result, prob=prob)
+    try:
+        atomic_write(paths["emergence.png"], lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    finally:
+        plt.close(fig)
+    atomic_write_text(paths["thresholds.csv"], result.table.to_csv(index=False))
+    return {name: str(path) for name, path in paths.items()}
+
+
 def cmd_emergence(args) -> dict | str:
     """``bayescale emergence DATA.csv --metric accuracy --level 0.5``."""
     from bayescale.data import parse_column_mapping
@@ -62,18 +90,7 @@ def cmd_emergence(args) -> dict | str:
                        tokens_per_param=args.tokens_per_param, params=args.params,
                        prob=args.prob,
                        random_seed=args.seed)
-    files = {}
-    if out is not None:
-        from bayescale.io import atomic_write, atomic_write_text
-        from bayescale.plots.emergence import plot_emergence
-
-        fig = plot_emergence(fit, result, prob=args.prob)
-        path = out / "emergence.png"
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-        files["emergence.png"] = str(path)
-        path = out / "thresholds.csv"
-        atomic_write_text(path, result.table.to_csv(index=False))
-        files["thresholds.csv"] = str(path)
+    files = _write_outputs(fit, result, out, prob=args.prob) if out is not None else {}
     answer = {
         **result.to_dict(),
         "metric": args.metric,
@@ -144,7 +161,8 @@ def register(sub, common) -> None:
     em.add_argument("--prob", type=_level, default=_defaults.CI_PROB,
                     help="interval probability")
     em.add_argument("--columns", help="rename columns: family=dataset,flops=C,...")
-    em.add_argument("--out", help="write emergence.png and thresholds.csv here")
+    em.add_argument("--out", help="write fit.nc, summary.csv, diagnostics.json, emergence.png "
+                                  "and thresholds.csv here ('bayescale report' renders it)")
     em.add_argument("--draws", type=int, default=_defaults.DRAWS, help="kept draws per chain")
     em.add_argument("--tune", type=int, default=_defaults.TUNE, help="tuning draws per chain")
     em.add_argument("--chains", type=int, default=_defaults.CHAINS)

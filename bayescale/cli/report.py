@@ -55,7 +55,8 @@ def register(sub, common) -> None:
 
     rep = sub.add_parser("report", parents=[common],
                          help="write a self-contained HTML report of a fit folder")
-    rep.add_argument("dir", help="folder written by 'bayescale fit', 'demo' or 'compare --out'")
+    rep.add_argument("dir", help="folder written by 'bayescale fit', 'demo', 'compare --out' or "
+                                "'emergence --out'")
     rep.add_argument("--out", help=f"HTML file to write (default DIR/{REPORT_FILE})")
     rep.add_argument("--figures", action="store_true",
                      help="also write every figure as DIR/figures/NAME.png")

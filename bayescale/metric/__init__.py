@@ -40,6 +40,9 @@ draw by draw, so both uncertainties propagate.
 
 from __future__ import annotations
 
+from bayescale.metric.chain import (
+    two_stage,
+)
 from bayescale.metric.data import (
     BY,
     DEFAULT_N_ITEMS,
@@ -70,9 +73,6 @@ from bayescale.metric.thresholds import (
     Emergence,
     emergence,
     threshold_draws,
-)
-from bayescale.metric.chain import (
-    two_stage,
 )
 
 __all__ = [

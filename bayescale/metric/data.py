@@ -3,6 +3,7 @@ item counts and chance level."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 
@@ -200,3 +201,23 @@ def metric_inputs(form: MetricForm, table: pd.DataFrame | Mapping, scales: Mappi
         values = np.asarray(table[name], dtype=float)
         x[name] = np.log(values / scales[name]) if name in LOG_INPUTS else values - scales[name]
     return x
+
+
+#: columns of a validated metric table that identify its data (others, e.g. ``row``, do not)
+_HASHED = ("family", "run", "task", *_NUMERIC, "metric", "n_items")
+
+
+def metric_data_hash(table: pd.DataFrame) -> str:
+    """SHA-256 hex digest of a validated metric table (from :func:`read_metric_runs`).
+
+    It covers family, run and task labels, the law inputs (params, tokens, flops, loss), the
+    metric and the item counts present, as canonical CSV sorted by those columns (float repr
+    round-trips), so it is independent of row order and of any other column.
+    """
+    names = [name for name in _HASHED if name in table.columns]
+    canonical = pd.DataFrame({
+        name: table[name].astype(str) if name in ("family", "run", "task")
+        else table[name].astype("float64") for name in names})
+    canonical = canonical.sort_values(names, kind="stable")
+    text = canonical.to_csv(index=False, lineterminator="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -8,6 +8,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,15 @@ from bayescale._version import __version__
 from bayescale.diagnostics import Diagnostics, diagnose
 from bayescale.exceptions import DataWarning, SpecError
 from bayescale.forms import LOG_INPUTS, MetricForm, get_metric_form
-from bayescale.metric.data import LIKELIHOODS, MU_EPS, _rows, metric_scales, read_metric_runs
+from bayescale.io import save_tree
+from bayescale.metric.data import (
+    LIKELIHOODS,
+    MU_EPS,
+    _rows,
+    metric_data_hash,
+    metric_scales,
+    read_metric_runs,
+)
 from bayescale.metric.model import build_metric_model, choose_likelihood
 from bayescale.metric.thresholds import Emergence, emergence
 from bayescale.prediction import draws_of, family_parameter_draws, summarize_draws
@@ -105,10 +114,12 @@ class MetricLaw:
         random_seed: int = 0,
         target_accept: float = _defaults.TARGET_ACCEPT,
         progressbar: bool | None = None,
+        sampler_kwargs: Mapping[str, Any] | None = None,
     ) -> MetricFit:
         """Fit the law with NUTS; diagnostics are checked and warned about (ConvergenceWarning).
 
-        ``data`` is read by :func:`read_metric_runs` (``metric``, ``n_items``, ``columns``).
+        ``data`` is read by :func:`read_metric_runs` (``metric``, ``n_items``, ``columns``);
+        ``sampler_kwargs`` go to the backend as in :meth:`bayescale.ScalingLaw.fit`.
         """
         check_sampler(sampler)
         table, chance = read_metric_runs(data, metric=metric, n_items=n_items,
@@ -132,28 +143,72 @@ class MetricLaw:
         start = time.perf_counter()
         idata = sample(model, sampler=sampler, draws=draws, tune=tune, chains=chains,
                        random_seed=random_seed, target_accept=target_accept,
-                       progressbar=progressbar)
+                       progressbar=progressbar, sampler_kwargs=sampler_kwargs)
         seconds = time.perf_counter() - start
-        data_set = xr.Dataset(
-            {name: ("obs", table[name].to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(
-                table[name]) else table[name].astype(str).to_numpy(dtype=str))
-             for name in table.columns},
-            coords={"obs": np.arange(len(table))})
-        idata["data"] = xr.DataTree(data_set)
-        idata.attrs.update({
-            "bayescale_version": __version__,
-            "metric_law": json.dumps({**self.to_dict(), "pooling": pooling}),
-            "metric": metric,
-            "chance": chance,
-            "ceiling": self.ceiling,
-            "likelihood_used": likelihood,
-            "scales": json.dumps(scales),
-            "sampler": json.dumps({"sampler": sampler, "draws": draws, "tune": tune,
-                                   "chains": chains, "random_seed": random_seed,
-                                   "target_accept": target_accept, "wall_seconds": seconds}),
-            "random_seed": random_seed,
-        })
+        idata["data"] = xr.DataTree(table_to_dataset(table))
+        idata.attrs.update(metric_fit_attrs(
+            self, table, metric=metric, chance=chance, likelihood=likelihood, pooling=pooling,
+            scales=scales,
+            sampler={"sampler": sampler, "draws": draws, "tune": tune, "chains": chains,
+                     "random_seed": random_seed, "target_accept": target_accept,
+                     "wall_seconds": seconds}))
         return MetricFit(idata)
+
+
+def _row(name: str, family: str, draws: np.ndarray, prob: float) -> dict:
+    """One row of :meth:`MetricFit.summary` (columns as the loss fit's parameter table)."""
+    tail = (1 - prob) / 2
+    lower, median, upper = np.quantile(draws, [tail, 0.5, 1 - tail])
+    return {"parameter": name, "family": family, "mean": float(np.mean(draws)),
+            "sd": float(np.std(draws, ddof=1)), "median": float(median),
+            "lower": float(lower), "upper": float(upper)}
+
+
+#: ``bayescale_kind`` of a metric fit (loss fits: ``"loss"``, see :func:`bayescale.law.fit_attrs`)
+KIND = "metric"
+
+
+def table_to_dataset(table: pd.DataFrame) -> xr.Dataset:
+    """A validated metric table as a Dataset along ``obs`` (numbers as float, labels as str)."""
+    return xr.Dataset(
+        {name: ("obs", table[name].to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(
+            table[name]) else table[name].astype(str).to_numpy(dtype=str))
+         for name in table.columns},
+        coords={"obs": np.arange(len(table))})
+
+
+def dataset_to_table(dataset: xr.Dataset) -> pd.DataFrame:
+    """Inverse of :func:`table_to_dataset`."""
+    table = pd.DataFrame({name: dataset[name].to_numpy() for name in dataset.data_vars})
+    for name in ("family", "run", "task"):
+        if name in table:
+            table[name] = table[name].astype(str)
+    return table
+
+
+def metric_fit_attrs(law: MetricLaw, table: pd.DataFrame, *, metric: str, chance: float,
+                     likelihood: str, pooling: str, scales: dict[str, float],
+                     sampler: dict[str, Any]) -> dict[str, Any]:
+    """The ``attrs`` of a metric fit's DataTree: the fit marker, format and package version,
+    kind (``"metric"``), the law as JSON with its name and source SHA-256, metric, chance,
+    ceiling, likelihood used, scales, sampler settings, seed and the data's SHA-256."""
+    return {
+        "bayescale_format": _defaults.FIT_FORMAT,
+        "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
+        "bayescale_kind": KIND,
+        "bayescale_version": __version__,
+        "metric_law": json.dumps({**law.to_dict(), "pooling": pooling}),
+        "law_name": law.form,
+        "law_sha256": law.metric_form.source_sha256 or "",
+        "metric": metric,
+        "chance": chance,
+        "ceiling": law.ceiling,
+        "likelihood_used": likelihood,
+        "scales": json.dumps(scales),
+        "sampler": json.dumps(sampler),
+        "random_seed": sampler["random_seed"],
+        "data_sha256": metric_data_hash(table),
+    }
 
 
 class MetricFit:
@@ -191,12 +246,38 @@ class MetricFit:
     @property
     def data(self) -> pd.DataFrame:
         """The validated metric table the law was fitted to."""
-        ds = self.idata["data"].to_dataset()
-        table = pd.DataFrame({name: ds[name].to_numpy() for name in ds.data_vars})
-        for name in ("family", "run", "task"):
-            if name in table:
-                table[name] = table[name].astype(str)
+        return dataset_to_table(self.idata["data"].to_dataset())
+
+    def summary(self, *, prob: float = _defaults.CI_PROB) -> pd.DataFrame:
+        """Posterior of every law parameter (population mean ``_mu`` and sd ``_tau``, per
+        family) and of the concentration, with equal-tailed ``prob`` intervals, r_hat and bulk
+        ESS; the columns of :meth:`bayescale.ScalingFit.summary`."""
+        posterior = self.idata["posterior"].to_dataset()
+        rows, keys = [], []
+        for name in self.form.parameters:
+            for suffix, label in (("_mu", "population mean"), ("_tau", "population sd")):
+                if f"{name}{suffix}" in posterior:
+                    rows.append(_row(name, label, draws_of(posterior, f"{name}{suffix}"), prob))
+                    keys.append(f"{name}{suffix}")
+            values = draws_of(posterior, name)
+            for i, family in enumerate(self.families):
+                rows.append(_row(name, family, values[:, i] if values.ndim > 1 else values,
+                                 prob))
+                keys.append(f"{name}[{family}]" if values.ndim > 1 else name)
+        if "concentration" in posterior:
+            rows.append(_row("concentration", "", draws_of(posterior, "concentration"), prob))
+            keys.append("concentration")
+        table = pd.DataFrame(rows)
+        diag = self.diagnostics.table
+        table["r_hat"] = [diag["r_hat"].get(k, np.nan) for k in keys]
+        table["ess_bulk"] = [diag["ess_bulk"].get(k, np.nan) for k in keys]
+        table["prob"] = prob
         return table
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fit to one NetCDF file, atomically (read it back with
+        :func:`bayescale.load_fit`)."""
+        return save_tree(self.idata, path)
 
     def parameter_draws(self, family: str, *, random_seed: int = 0) -> dict[str, np.ndarray]:
         """Draws of each law parameter of ``family`` (or ``"(new family)"``), one per sample."""

@@ -7,7 +7,7 @@ none calls ``plt.show``, so they work in notebooks, scripts and the command line
 
 from bayescale.plots.curves import plot_fit, plot_loss
 from bayescale.plots.decisions import plot_compute_optimal, plot_crossover
-from bayescale.plots.emergence import plot_emergence
+from bayescale.plots.emergence import plot_emergence, plot_metric_fit
 from bayescale.plots.mcmc import plot_rank, plot_trace
 from bayescale.plots.posteriors import parameter_draws, plot_parameters
 from bayescale.plots.predictive import plot_ppc, plot_prior_predictive, plot_residuals
@@ -20,6 +20,7 @@ __all__ = [
     "plot_emergence",
     "plot_fit",
     "plot_loss",
+    "plot_metric_fit",
     "plot_parameters",
     "plot_ppc",
     "plot_prior_predictive",
