@@ -35,6 +35,7 @@ from bayescale.evaluation.law_comparison import (
     run_log_likelihood,
 )
 from bayescale.exceptions import ComparisonWarning
+from bayescale.forms import get_form
 from bayescale.law import ScalingFit, ScalingLaw, fit_attrs, runs_to_dataset
 from bayescale.model import reference_scales
 from bayescale.simulate import simulate_losses, simulate_runs
@@ -56,6 +57,21 @@ def simulated_runs(seed=0, sigma=SIGMA):
     table = pd.DataFrame(rows)
     table["run"] = [f"{r.family}|{r.params:.3g}|{r.tokens:.3g}" for r in table.itertuples()]
     return read_runs(simulate_losses(table, form="chinchilla", values=TRUTH, scales=SCALES,
+                                     sigma=sigma, random_seed=seed))
+
+
+#: A compute law E + A C^-alpha with a clear irreducible loss (E = reducible loss at C0 in fam0)
+COMPUTE_TRUTH = {
+    "fam0": {"log_L0": 1.0, "log_a_over_E": 0.0, "log_alpha": math.log(0.15)},
+    "fam1": {"log_L0": 0.9, "log_a_over_E": 0.2, "log_alpha": math.log(0.17)},
+}
+
+
+def compute_law_runs(seed=0, sigma=SIGMA):
+    """The grid of :func:`simulated_runs` with losses from the compute law (iid noise)."""
+    table = simulated_runs(seed).drop(columns="loss")
+    scales = reference_scales(get_form("compute"), table)
+    return read_runs(simulate_losses(table, form="compute", values=COMPUTE_TRUTH, scales=scales,
                                      sigma=sigma, random_seed=seed))
 
 
@@ -243,7 +259,8 @@ def test_lfo_scores_prefer_the_true_law_and_report_final_losses():
             "truth": synthetic_fit(runs, TRUTH, seed=1)}
     table, per_target = lfo_scores(fits, held, prob=0.9)
     assert list(table["law"]) == ["truth", "flat_alpha"] and list(table["rank"]) == [0, 1]
-    assert table["elpd_diff"].iloc[1] < 0 and table["dse"].iloc[1] > 0
+    # by far more than its standard error (measured: -36.9, dse 7.5)
+    assert table["elpd_diff"].iloc[1] < -3 * table["dse"].iloc[1] < 0
     assert table["n_runs"].iloc[0] == held["run"].nunique() == 8
     truth = per_target[per_target["law"] == "truth"]
     assert len(truth) == 8 and truth["covered"].mean() >= 0.75
@@ -318,10 +335,19 @@ def test_a_law_dropped_into_models_is_accepted(dropped_law):
 
 
 @pytest.mark.slow
+# 40 one-row runs and 200 draws: a few runs have Pareto k above ArviZ's threshold (warned, and
+# reported in the table); the claim below is the leave-future-out ranking, LOO's is a bonus
+@pytest.mark.filterwarnings("ignore::bayescale.exceptions.ComparisonWarning")
 def test_cli_compare_laws_end_to_end_with_a_dropped_law(dropped_law, tmp_path, capsys):
-    """Real NUTS fits: the compute law and a law that exists only as a file in models/."""
+    """Real NUTS fits: the compute law and a law that exists only as a file in models/.
+
+    The data follow the compute law, with an irreducible loss: the dropped law (a pure power
+    law in C) cannot bend to it, and the true law wins leave-future-out and PSIS-LOO. Measured
+    over data/sampler seeds (5, 1), (6, 2), (7, 3) with 150 draws and (5, 1), (6, 2) with 100:
+    LFO elpd_diff -10.4 to -14.5 nats (dse 5.1-5.6), LOO -34 to -40 (dse 6.5-6.8), median ARE
+    0.7-1.2% against 1.6-2.2%."""
     path = tmp_path / "runs.csv"
-    simulated_runs(seed=5).to_csv(path, index=False)
+    compute_law_runs(seed=5).to_csv(path, index=False)
     code = main(["compare-laws", str(path), "--laws", f"compute,{dropped_law}", "--json",
                  "--draws", "100", "--tune", "100", "--chains", "2", "--seed", "1",
                  "--out", str(tmp_path / "out")])
@@ -335,9 +361,14 @@ def test_cli_compare_laws_end_to_end_with_a_dropped_law(dropped_law, tmp_path, c
         assert [r["rank"] for r in table] == [0, 1] and table[0]["elpd_diff"] == 0
     assert {r["law"] for r in result["lfo"]["per_target"]} == {"compute", dropped_law}
     assert set(result["diagnostics"][dropped_law]) == {"loo_fit", "lfo_fit"}
+    # the true law wins leave-future-out by more than a standard error and 5 nats, and LOO
     lfo = {r["law"]: r for r in result["lfo"]["table"]}
-    assert lfo["compute"]["median_are"] < 0.05  # E + A C^-alpha approximates the simulated law
-    for law, row in lfo.items():
+    loo = {r["law"]: r for r in result["loo"]["table"]}
+    assert result["lfo"]["table"][0]["law"] == "compute" == result["loo"]["table"][0]["law"]
+    assert lfo[dropped_law]["elpd_diff"] < -max(5.0, lfo[dropped_law]["dse"])
+    assert loo[dropped_law]["elpd_diff"] < -3 * loo[dropped_law]["dse"]
+    assert lfo["compute"]["median_are"] < min(0.015, lfo[dropped_law]["median_are"])
+    for law, row in lfo.items():  # the JSON contract: elpd is the sum of the per-target lpd
         lpd = [t["lpd"] for t in result["lfo"]["per_target"] if t["law"] == law]
         assert row["elpd"] == pytest.approx(sum(lpd)) and math.isfinite(row["elpd"])
     saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
