@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import xarray as xr
 
 from bayescale import _defaults
@@ -270,6 +271,16 @@ class ScalingFit:
     def predict(self, points, **kwargs) -> pd.DataFrame:
         """Predicted loss with intervals; see :func:`bayescale.prediction.predict`."""
         return predict(self, points, **kwargs)
+
+    def build_model(self, runs: pd.DataFrame | None = None) -> pm.Model:
+        """The PyMC model this fit sampled (law, priors, pooling, scales, run effect, residuals),
+        built on ``runs`` (default: the fitted table); e.g. for ``pm.compute_log_likelihood``."""
+        runs = self.runs if runs is None else runs
+        return build_model(
+            self.form, runs, priors=self.law.full_priors(), likelihood=self.law.likelihood,
+            pooling=self.law.pooling, run_effect=self.run_effect, scales=self.scales,
+            residuals=self.residuals,
+        )
 
     def summary(self, *, prob: float = _defaults.CI_PROB) -> pd.DataFrame:
         """Posterior summary of the law parameters, population and per family."""

@@ -1,5 +1,6 @@
-"""Tests for bayescale.evaluation.law_comparison: pointwise likelihoods, PSIS-LOO and leave-future-out tables
-on hand-built posteriors (no sampling), input checks, and one real end-to-end CLI run (slow)."""
+"""Tests for bayescale.evaluation.law_comparison: pointwise likelihoods (PyMC's, and the numpy
+new-run density pinned to PyMC's), PSIS-LOO and leave-future-out tables on hand-built
+posteriors (no sampling), input checks, and one real end-to-end CLI run (slow)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,27 @@ import warnings
 import arviz as az
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 import xarray as xr
 from scipy import stats
 
 from bayescale import DataError, SpecError, read_runs
-from bayescale._version import __version__
 from bayescale.cli import main
-from bayescale.data import data_hash
 from bayescale.evaluation.law_comparison import (
     check_laws,
     compare_laws,
     future_split,
     lfo_scores,
-    log_likelihood_draws,
     loo_table,
+    new_run_log_likelihood,
+    new_run_offsets,
+    pointwise_log_likelihood,
+    run_log_likelihood,
 )
 from bayescale.exceptions import ComparisonWarning
-from bayescale.forms import temporary_laws
-from bayescale.law import ScalingFit, ScalingLaw, runs_to_dataset
+from bayescale.forms import get_form, temporary_laws
+from bayescale.law import ScalingFit, ScalingLaw, fit_attrs, runs_to_dataset
 from bayescale.model import reference_scales
 from bayescale.simulate import simulate_losses, simulate_runs
 
@@ -52,41 +55,69 @@ def simulated_runs(seed=0, sigma=SIGMA):
                                      sigma=sigma, random_seed=seed))
 
 
+#: A compute law E + A C^-alpha with a clear irreducible loss (E = reducible loss at C0 in fam0)
+COMPUTE_TRUTH = {
+    "fam0": {"log_L0": 1.0, "log_a_over_E": 0.0, "log_alpha": math.log(0.15)},
+    "fam1": {"log_L0": 0.9, "log_a_over_E": 0.2, "log_alpha": math.log(0.17)},
+}
+
+
+def compute_law_runs(seed=0, sigma=SIGMA):
+    """The grid of :func:`simulated_runs` with losses from the compute law (iid noise)."""
+    table = simulated_runs(seed).drop(columns="loss")
+    scales = reference_scales(get_form("compute"), table)
+    return read_runs(simulate_losses(table, form="compute", values=COMPUTE_TRUTH, scales=scales,
+                                     sigma=sigma, random_seed=seed))
+
+
 def synthetic_fit(runs, values, *, likelihood="normal", residuals="iid", sigma=SIGMA,
-                  corr_length=None, jitter=0.002, draws=200, seed=0, form="chinchilla"):
-    """A ScalingFit whose draws scatter (sd ``jitter``) around ``values``; no sampling."""
-    law = ScalingLaw(form, likelihood=likelihood)
+                  corr_length=None, sigma_run=None, jitter=0.002, draws=200, seed=0,
+                  form="chinchilla"):
+    """A ScalingFit whose draws scatter (sd ``jitter``) around ``values``; no sampling.
+
+    Built through the library: the law without pooling (its family parameters are then the
+    model's free variables), run offsets when ``sigma_run`` is given, the attrs of
+    ``law.fit_attrs``, and a posterior holding every free variable of ``fit.build_model()``
+    (checked) besides the deterministics the numpy code reads.
+    """
+    law = ScalingLaw(form, likelihood=likelihood, pooling="none",
+                     run_effect=sigma_run is not None, residuals=residuals)
     rng = np.random.default_rng(seed)
     families = sorted(values)
     shape = (2, draws)
     posterior = {name: np.stack([values[f][name] for f in families])[None, None, :]
                  + jitter * rng.standard_normal(shape + (len(families),))
                  for name in law.law_form.parameters}
+    dims = {name: ["family"] for name in law.law_form.parameters}
+    coords = {"family": families}
     posterior["sigma"] = sigma * np.exp(jitter * rng.standard_normal(shape))
     if likelihood == "student_t":
-        posterior["nu"] = np.full(shape, 8.0)
-    if corr_length is not None:
-        posterior["log_corr_length"] = math.log(corr_length) + jitter * rng.standard_normal(
-            shape)
+        posterior["nu_minus_two"] = np.full(shape, 6.0)
+        posterior["nu"] = posterior["nu_minus_two"] + 2.0
+    if residuals == "ar1":
+        posterior["log_corr_length"] = math.log(corr_length or 0.5) + jitter * (
+            rng.standard_normal(shape))
+        posterior["corr_length"] = np.exp(posterior["log_corr_length"])
+    if sigma_run is not None:
+        coords["run"] = sorted(runs["run"].unique())
+        posterior["sigma_run"] = sigma_run * np.exp(jitter * rng.standard_normal(shape))
+        posterior["run_offset_z"] = rng.standard_normal(shape + (len(coords["run"]),))
+        posterior["run_offset"] = posterior["sigma_run"][..., None] * posterior["run_offset_z"]
+        dims |= {"run_offset_z": ["run"], "run_offset": ["run"]}
     idata = az.from_dict({"posterior": posterior,
                           "sample_stats": {"diverging": np.zeros(shape, dtype=bool)}},
-                         dims={name: ["family"] for name in law.law_form.parameters},
-                         coords={"family": families})
+                         dims=dims, coords=coords)
     idata["runs"] = xr.DataTree(runs_to_dataset(runs))
-    idata.attrs.update({
-        "bayescale_format": "bayescale-fit", "bayescale_format_version": 1,
-        "bayescale_version": __version__, "law": json.dumps(law.to_dict()),
-        "scales": json.dumps(SCALES if form == "chinchilla" else reference_scales(
-            law.law_form, runs)),
-        "run_effect_used": 0, "residuals_used": residuals,
-        "sampler": json.dumps({"sampler": "nutpie", "draws": draws, "tune": 0, "chains": 2,
-                               "random_seed": seed, "target_accept": 0.9,
-                               "wall_seconds": 0.0}),
-        "random_seed": seed, "data_sha256": data_hash(runs),
-    })
+    scales = SCALES if form == "chinchilla" else reference_scales(law.law_form, runs)
+    idata.attrs.update(fit_attrs(
+        law, runs, scales=scales, run_effect=sigma_run is not None, residuals=residuals,
+        sampler={"sampler": "nutpie", "draws": draws, "tune": 0, "chains": 2,
+                 "random_seed": seed, "target_accept": 0.9, "wall_seconds": 0.0}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return ScalingFit(idata, warn=False)
+        fit = ScalingFit(idata, warn=False)
+    assert {rv.name for rv in fit.build_model().free_RVs} <= set(posterior)
+    return fit
 
 
 def shifted(values, name, delta):
@@ -98,9 +129,9 @@ def shifted(values, name, delta):
 
 def test_iid_log_likelihood_is_the_models_density():
     runs = simulated_runs()
-    fit = synthetic_fit(runs, TRUTH, likelihood="student_t", jitter=0.0)
-    log_lik = log_likelihood_draws(fit)
-    assert log_lik.shape == (400, len(runs))
+    fit = synthetic_fit(runs, TRUTH, likelihood="student_t", jitter=0.0, draws=3)
+    log_lik = pointwise_log_likelihood(fit)
+    assert log_lik.dims == ("chain", "draw", "obs") and log_lik.shape == (2, 3, len(runs))
     mu = np.empty(len(runs))
     for family, values in TRUTH.items():
         at = (runs["family"] == family).to_numpy()
@@ -108,7 +139,7 @@ def test_iid_log_likelihood_is_the_models_density():
              "tokens": np.log(runs["tokens"][at] / SCALES["tokens"])}
         mu[at] = fit.form.log_loss(x, values, np)
     expected = stats.t.logpdf(np.log(runs["loss"]), 8.0, loc=mu, scale=SIGMA)
-    np.testing.assert_allclose(log_lik[0], expected, rtol=1e-10)
+    np.testing.assert_allclose(log_lik[0, 0], expected, rtol=1e-10)
 
 
 def test_ar1_run_log_likelihood_is_the_joint_ornstein_uhlenbeck_density():
@@ -117,17 +148,51 @@ def test_ar1_run_log_likelihood_is_the_joint_ornstein_uhlenbeck_density():
                             corr_length=0.7, random_seed=3)
     runs = read_runs(runs)
     values = {"fam0": TRUTH["fam0"]}
-    fit = synthetic_fit(runs, values, residuals="ar1", corr_length=0.7, jitter=0.0)
-    log_lik = log_likelihood_draws(fit)[0]
-    for _, rows in runs.groupby("run"):
-        at = rows.index.to_numpy()
+    fit = synthetic_fit(runs, values, residuals="ar1", corr_length=0.7, jitter=0.0, draws=3)
+    per_run = run_log_likelihood(fit)
+    assert per_run.dims == ("chain", "draw", "run")
+    assert list(per_run["run"].to_numpy()) == sorted(runs["run"].unique())
+    for run, rows in runs.groupby("run"):
         t = np.log(rows["tokens"].to_numpy())
         cov = SIGMA ** 2 * np.exp(-np.abs(t[:, None] - t[None, :]) / 0.7)
         x = {"params": np.log(rows["params"].to_numpy() / SCALES["params"]),
              "tokens": np.log(rows["tokens"].to_numpy() / SCALES["tokens"])}
         mean = fit.form.log_loss(x, values["fam0"], np)
         joint = stats.multivariate_normal(mean, cov).logpdf(np.log(rows["loss"].to_numpy()))
-        assert log_lik[at].sum() == pytest.approx(joint, rel=1e-9)
+        assert float(per_run.sel(run=run)[1, 2]) == pytest.approx(joint, rel=1e-9)
+
+
+@pytest.mark.parametrize("run_offsets", [False, True], ids=["no_offsets", "run_offsets"])
+@pytest.mark.parametrize("residuals", ["iid", "ar1"])
+@pytest.mark.parametrize("likelihood", ["student_t", "normal"])
+def test_new_run_density_is_the_pymc_models_density(likelihood, residuals, run_offsets):
+    """The numpy leave-future-out density equals the PyMC graph's: ``pm.compute_log_likelihood``
+    of the fit's model built on the held-out rows, at the same parameter values and offsets."""
+    runs = read_runs(simulate_runs(n_families=2, sizes=(2e7, 1e8, 5e8), seeds=2, checkpoints=4,
+                                   corr_length=0.7, random_seed=3)[0])
+    train, held = future_split(runs)
+    assert held["run"].nunique() == 4 and len(held) == 16
+    values = {f: {**v, "log_L0": v["log_L0"] + 0.1} for f, v in TRUTH.items()}  # not the truth
+    fit = synthetic_fit(train, values, likelihood=likelihood, residuals=residuals,
+                        corr_length=0.7, sigma_run=0.02 if run_offsets else None,
+                        jitter=0.05, draws=10, seed=5)
+    numpy_density = new_run_log_likelihood(fit, held, random_seed=7)
+
+    posterior = fit.idata["posterior"].to_dataset()
+    if run_offsets:
+        names = sorted(held["run"].unique())
+        offsets = new_run_offsets(posterior, len(names), random_seed=7).reshape(2, 10, -1)
+        posterior = posterior.drop_vars(["run_offset", "run_offset_z", "run"]).assign_coords(
+            run=names)
+        posterior["run_offset"] = (("chain", "draw", "run"), offsets)
+        posterior["run_offset_z"] = posterior["run_offset"] / posterior["sigma_run"]
+        assert np.abs(offsets).max() > 0.01  # the offsets matter at this scale
+    graph = pm.compute_log_likelihood(
+        xr.DataTree.from_dict({"posterior": posterior}), model=fit.build_model(held),
+        var_names=["log_loss"], extend_inferencedata=False, progressbar=False)["log_loss"]
+    expected = graph.stack(sample=("chain", "draw")).transpose("sample", "obs").to_numpy()
+    assert numpy_density.shape == expected.shape == (20, 16)
+    np.testing.assert_allclose(numpy_density, expected, rtol=1e-10, atol=1e-10)
 
 
 # ---------------------------------------------------------------- PSIS-LOO
@@ -189,7 +254,8 @@ def test_lfo_scores_prefer_the_true_law_and_report_final_losses():
             "truth": synthetic_fit(runs, TRUTH, seed=1)}
     table, per_target = lfo_scores(fits, held, prob=0.9)
     assert list(table["law"]) == ["truth", "flat_alpha"] and list(table["rank"]) == [0, 1]
-    assert table["elpd_diff"].iloc[1] < 0 and table["dse"].iloc[1] > 0
+    # by far more than its standard error (measured: -36.9, dse 7.5)
+    assert table["elpd_diff"].iloc[1] < -3 * table["dse"].iloc[1] < 0
     assert table["n_runs"].iloc[0] == held["run"].nunique() == 8
     truth = per_target[per_target["law"] == "truth"]
     assert len(truth) == 8 and truth["covered"].mean() >= 0.75
@@ -259,10 +325,19 @@ def test_a_law_dropped_into_models_is_accepted(dropped_law):
 
 
 @pytest.mark.slow
+# 40 one-row runs and 200 draws: a few runs have Pareto k above ArviZ's threshold (warned, and
+# reported in the table); the claim below is the leave-future-out ranking, LOO's is a bonus
+@pytest.mark.filterwarnings("ignore::bayescale.exceptions.ComparisonWarning")
 def test_cli_compare_laws_end_to_end_with_a_dropped_law(dropped_law, tmp_path, capsys):
-    """Real NUTS fits: the compute law and a law that exists only as a file in models/."""
+    """Real NUTS fits: the compute law and a law that exists only as a file in models/.
+
+    The data follow the compute law, with an irreducible loss: the dropped law (a pure power
+    law in C) cannot bend to it, and the true law wins leave-future-out and PSIS-LOO. Measured
+    over data/sampler seeds (5, 1), (6, 2), (7, 3) with 150 draws and (5, 1), (6, 2) with 100:
+    LFO elpd_diff -10.4 to -14.5 nats (dse 5.1-5.6), LOO -34 to -40 (dse 6.5-6.8), median ARE
+    0.7-1.2% against 1.6-2.2%."""
     path = tmp_path / "runs.csv"
-    simulated_runs(seed=5).to_csv(path, index=False)
+    compute_law_runs(seed=5).to_csv(path, index=False)
     code = main(["compare-laws", str(path), "--laws", f"compute,{dropped_law}", "--json",
                  "--draws", "100", "--tune", "100", "--chains", "2", "--seed", "1",
                  "--out", str(tmp_path / "out")])
@@ -276,9 +351,14 @@ def test_cli_compare_laws_end_to_end_with_a_dropped_law(dropped_law, tmp_path, c
         assert [r["rank"] for r in table] == [0, 1] and table[0]["elpd_diff"] == 0
     assert {r["law"] for r in result["lfo"]["per_target"]} == {"compute", dropped_law}
     assert set(result["diagnostics"][dropped_law]) == {"loo_fit", "lfo_fit"}
+    # the true law wins leave-future-out by more than a standard error and 5 nats, and LOO
     lfo = {r["law"]: r for r in result["lfo"]["table"]}
-    assert lfo["compute"]["median_are"] < 0.05  # E + A C^-alpha approximates the simulated law
-    for law, row in lfo.items():
+    loo = {r["law"]: r for r in result["loo"]["table"]}
+    assert result["lfo"]["table"][0]["law"] == "compute" == result["loo"]["table"][0]["law"]
+    assert lfo[dropped_law]["elpd_diff"] < -max(5.0, lfo[dropped_law]["dse"])
+    assert loo[dropped_law]["elpd_diff"] < -3 * loo[dropped_law]["dse"]
+    assert lfo["compute"]["median_are"] < min(0.015, lfo[dropped_law]["median_are"])
+    for law, row in lfo.items():  # the JSON contract: elpd is the sum of the per-target lpd
         lpd = [t["lpd"] for t in result["lfo"]["per_target"] if t["law"] == law]
         assert row["elpd"] == pytest.approx(sum(lpd)) and math.isfinite(row["elpd"])
     saved = json.loads((tmp_path / "out" / "comparison.json").read_text())

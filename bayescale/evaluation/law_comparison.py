@@ -4,7 +4,8 @@ Every law is fitted to the same run table with the same likelihood, pooling and 
 and scored two ways:
 
 - **PSIS-LOO** (ArviZ ``loo`` / ``compare``): the expected log predictive density of left-out
-  data, estimated from one fit per law by Pareto-smoothed importance sampling. The unit left out
+  data, estimated from one fit per law by Pareto-smoothed importance sampling, from PyMC's own
+  pointwise log-likelihood of the sampled model (``pm.compute_log_likelihood``). The unit left out
   is a **training run** by default (``unit="run"``): its log-likelihood is the joint density of
   all its checkpoints, so the estimate is leave-one-run-out. With AR(1) residuals along a run
   (the default for checkpoint data) the checkpoints of a run are not exchangeable: a row's term
@@ -42,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import xarray as xr
 from scipy import stats
 from scipy.special import logsumexp
@@ -63,39 +65,60 @@ def _thin(posterior: xr.Dataset, max_draws: int | None) -> xr.Dataset:
     return posterior.isel(draw=slice(None, None, max(step, 1)))
 
 
-def log_likelihood_draws(
+def pointwise_log_likelihood(fit: ScalingFit, *, max_draws: int | None = None) -> xr.DataArray:
+    """PyMC's pointwise log-likelihood of the fit's own rows, dims (chain, draw, obs).
+
+    Computed by ``pm.compute_log_likelihood`` on the model the fit sampled
+    (:meth:`ScalingFit.build_model`), so it is the sampled model's density by construction.
+    With iid residuals each row's density; with AR(1) residuals each row's density given the
+    previous checkpoint of its run (a run's first row: its marginal density), so the sum over
+    a run's rows is the run's joint log density.
+    """
+    posterior = _thin(fit.idata["posterior"].to_dataset(), max_draws)
+    log_lik = pm.compute_log_likelihood(
+        xr.DataTree.from_dict({"posterior": posterior}), model=fit.build_model(),
+        var_names=["log_loss"], extend_inferencedata=False, progressbar=False,
+    )
+    return log_lik["log_loss"]
+
+
+def run_log_likelihood(fit: ScalingFit, *, max_draws: int | None = None) -> xr.DataArray:
+    """Joint log density of each run's rows under each draw, dims (chain, draw, run).
+
+    The sum over a run's rows (xarray ``groupby``) of :func:`pointwise_log_likelihood`: with
+    AR(1) residuals those are conditional densities, and their sum is the run's joint density.
+    """
+    log_lik = pointwise_log_likelihood(fit, max_draws=max_draws)
+    run = xr.DataArray(fit.runs["run"].to_numpy(dtype=str), dims="obs", name="run")
+    return log_lik.groupby(run).sum()
+
+
+def new_run_offsets(posterior: xr.Dataset, n_runs: int, *, random_seed: int = 0) -> np.ndarray:
+    """Offsets of ``n_runs`` runs the fit has not seen, shape (draws, runs): one
+    ``Normal(0, sigma_run)`` draw per posterior draw and run (seeded)."""
+    rng = np.random.default_rng([random_seed, 2])
+    sigma_run = draws_of(posterior, "sigma_run")
+    return sigma_run[:, None] * rng.standard_normal((sigma_run.size, n_runs))
+
+
+def new_run_log_likelihood(
     fit: ScalingFit,
-    runs: pd.DataFrame | None = None,
+    runs: pd.DataFrame,
     *,
-    new_runs: bool = False,
     max_draws: int | None = None,
     random_seed: int = 0,
 ) -> np.ndarray:
-    """Log density of each row's log-loss under each posterior draw, shape (draws, rows).
+    """Log density of each row's log-loss when ``runs`` are new runs, shape (draws, rows).
 
-    Parameters
-    ----------
-    fit : ScalingFit
-        The fitted law.
-    runs : DataFrame, optional
-        Canonical run table to score (default: the fit's own data). Rows keep their order.
-    new_runs : bool
-        Score ``runs`` as runs the fit has not seen: each gets a new seed offset
-        ``Normal(0, sigma_run)`` drawn per posterior draw (seeded) when the fit has run
-        offsets. False (own data): each run uses its fitted offset.
-    max_draws : int, optional
-        Thin the posterior evenly to at most this many draws.
-    random_seed : int
-        Seed of the new-run offsets.
-
-    Returns
-    -------
-    ndarray
-        With iid residuals each row's density; with AR(1) residuals each row's density given
-        the previous checkpoint of its run (a run's first row: its marginal density), so the
-        sum over a run's rows is the run's joint log density.
+    The leave-future-out density: rows the fit has not seen, of families it has (or of a new
+    family, drawn from the population), each run with a new seed offset
+    (:func:`new_run_offsets`, runs in sorted order) when the fit has run offsets. Numpy, because
+    the model's graph holds the fitted rows only; ``tests/test_compare_laws.py`` pins it to the
+    graph (``pm.compute_log_likelihood`` of :meth:`ScalingFit.build_model` on ``runs`` with the
+    same parameter values and offsets) for both likelihoods, iid and AR(1) residuals, with and
+    without run offsets. Rows are conditional on the previous checkpoint of their run under
+    AR(1) residuals, as in :func:`pointwise_log_likelihood`.
     """
-    runs = fit.runs if runs is None else runs
     posterior = _thin(fit.idata["posterior"].to_dataset(), max_draws)
     form = fit.form
     families = fit.families
@@ -109,21 +132,9 @@ def log_likelihood_draws(
         p = family_parameter_draws(posterior, form, family=name, random_seed=random_seed)
         mu[:, at] = form.log_loss({k: v[None, at] for k, v in x.items()},
                                   {k: v[:, None] for k, v in p.items()}, np)
-    run_of = runs["run"].to_numpy(dtype=str)
     if fit.run_effect:
-        names, index = np.unique(run_of, return_inverse=True)
-        if new_runs:
-            rng = np.random.default_rng([random_seed, 2])
-            offsets = draws_of(posterior, "sigma_run")[:, None] * rng.standard_normal(
-                (n_draws, len(names)))
-        else:
-            fitted = [str(r) for r in posterior["run"].to_numpy()]
-            missing = sorted(set(names) - set(fitted))
-            if missing:
-                raise DataError(f"column 'run': runs {', '.join(missing[:5])} are not in the "
-                                "fit; score them with new_runs=True")
-            offsets = draws_of(posterior, "run_offset")[:, [fitted.index(n) for n in names]]
-        mu = mu + offsets[:, index]
+        names, index = np.unique(runs["run"].to_numpy(dtype=str), return_inverse=True)
+        mu = mu + new_run_offsets(posterior, len(names), random_seed=random_seed)[:, index]
     observed = np.log(runs["loss"].to_numpy(dtype=float))
     sigma = np.broadcast_to(draws_of(posterior, "sigma")[:, None], mu.shape)
     if fit.residuals == "ar1":
@@ -169,15 +180,13 @@ def loo_elpd(fit: ScalingFit, *, unit: str = "run", max_draws: int | None = None
                         "term is conditional on the previous one; use unit='run' or "
                         "residuals='iid'")
     posterior = _thin(fit.idata["posterior"].to_dataset(), max_draws)
-    runs = fit.runs
-    log_lik = log_likelihood_draws(fit, runs, max_draws=max_draws)
     if unit == "run":
-        _, log_lik = _by_run(log_lik, runs)
-    shape = (posterior.sizes["chain"], posterior.sizes["draw"], log_lik.shape[1])
+        log_lik = run_log_likelihood(fit, max_draws=max_draws)
+    else:
+        log_lik = pointwise_log_likelihood(fit, max_draws=max_draws).rename(obs="row")
     tree = xr.DataTree.from_dict({
         "posterior": posterior,
-        "log_likelihood": xr.Dataset({"log_loss": (("chain", "draw", unit),
-                                                   log_lik.reshape(shape))}),
+        "log_likelihood": xr.Dataset({"log_loss": log_lik.transpose("chain", "draw", unit)}),
     })
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # Pareto k is reported in our table
@@ -274,14 +283,14 @@ def lfo_scores(
     finals = held.loc[held.groupby("run")["tokens"].idxmax()].sort_values("run")
     lpd, parts = {}, []
     for name, fit in fits.items():
-        log_lik = log_likelihood_draws(fit, held, new_runs=True, max_draws=max_draws,
-                                       random_seed=random_seed)
+        log_lik = new_run_log_likelihood(fit, held, max_draws=max_draws,
+                                         random_seed=random_seed)
         names, per_run = _by_run(log_lik, held)
         lpd[name] = logsumexp(per_run, axis=0) - np.log(per_run.shape[0])
         for family, rows in finals.groupby("family"):
             fam = family if family in fit.families else _defaults.NEW_FAMILY
-            pred = fit.predict(rows[list(fit.form.inputs)], family=fam, kind="predictive", prob=prob,
-                               random_seed=random_seed)
+            pred = fit.predict(rows[list(fit.form.inputs)], family=fam, kind="predictive",
+                               prob=prob, random_seed=random_seed)
             observed = rows["loss"].to_numpy()
             parts.append(pd.DataFrame({
                 "law": name, "family": family, "run": rows["run"].to_numpy(),
