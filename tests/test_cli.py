@@ -233,3 +233,39 @@ def test_an_internal_error_with_debug_raises(capsys, monkeypatch):
         with pytest.raises(KeyError, match="family"):
             main([*PREDICT, "--debug"])
     assert "3 divergent transitions" in capsys.readouterr().err  # warnings still printed
+
+
+def test_saved_figures_are_closed(tmp_path):
+    """_save_png writes the PNG atomically and closes the figure, also when writing fails."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bayescale.cli._args import _save_png
+
+    fig = plt.figure()
+    path = _save_png(fig, tmp_path / "f.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)
+    fig = plt.figure()
+    with pytest.raises(OSError):
+        _save_png(fig, tmp_path / "missing" / "f.png")
+    assert not plt.fignum_exists(fig.number)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("module", [
+    "fit", "decisions", "backtest", "compare_laws", "report", "sweep",
+    pytest.param("emergence", marks=pytest.mark.xfail(
+        strict=True, reason="cli/emergence.py is being changed on another branch (--out); "
+        "its emergence.png is still saved with fig.savefig and not closed")),
+])
+def test_every_cli_figure_goes_through_save_png(module):
+    """No subcommand saves a figure itself (it would stay open): they all call _save_png."""
+    import inspect
+
+    import bayescale.cli
+
+    source = inspect.getsource(getattr(bayescale.cli, module))
+    assert ".savefig(" not in source

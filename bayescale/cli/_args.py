@@ -13,7 +13,7 @@ from pathlib import Path
 from bayescale import _defaults
 from bayescale.exceptions import BayescaleError
 
-FIT_FILE = "fit.nc"
+FIT_FILE = _defaults.FIT_FILE
 
 
 class UsageError(BayescaleError, ValueError):
@@ -30,6 +30,20 @@ def _prepare_out_dir(path: str) -> Path:
     if not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"output folder {out} is not writable")
     return out
+
+
+def _save_png(fig, path: Path, *, dpi: int = _defaults.FIGURE_DPI) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (atomically), then close it (pyplot keeps every open
+    figure alive, so a command that saves several figures would otherwise hold them all)."""
+    import matplotlib.pyplot as plt
+
+    from bayescale.io import atomic_write
+
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+    finally:
+        plt.close(fig)
+    return path
 
 
 def _diagnostics_line(fit) -> str:
