@@ -65,14 +65,15 @@ def _positive(text: str) -> float:
 
 
 def _sampling_options(parser: argparse.ArgumentParser, *, draws: int, tune: int,
-                      pooling: str = "partial") -> None:
+                      pooling: str = _defaults.POOLING) -> None:
     parser.add_argument("--draws", type=int, default=draws, help="kept draws per chain")
     parser.add_argument("--tune", type=int, default=tune, help="tuning draws per chain")
     parser.add_argument("--chains", type=int, default=_defaults.CHAINS)
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same fit)")
     parser.add_argument("--sampler", default=_defaults.SAMPLER, choices=_defaults.SAMPLERS)
     parser.add_argument("--target-accept", type=float, default=_defaults.TARGET_ACCEPT)
-    parser.add_argument("--likelihood", default="student_t", choices=_defaults.LIKELIHOODS)
+    parser.add_argument("--likelihood", default=_defaults.LIKELIHOOD,
+                        choices=_defaults.LIKELIHOODS)
     choices = _defaults.POOLINGS if pooling in _defaults.POOLINGS else (pooling,
                                                                        *_defaults.POOLINGS)
     parser.add_argument("--pooling", default=pooling, choices=choices,
