@@ -163,6 +163,26 @@ def test_a_task_leaves_the_callers_loggers_alone(sim_csv):
         logger.setLevel(before)
 
 
+def _pymc_log_level() -> int:
+    import logging
+
+    return logging.getLogger("pymc").getEffectiveLevel()
+
+
+def test_only_the_sweeps_own_worker_processes_quiet_pymc():
+    """PyMC's INFO lines are turned off in the worker processes of the local cluster the sweep
+    starts, and nowhere else."""
+    import logging
+
+    from bayescale.sweep.execution import _connect
+
+    caller = logging.getLogger("pymc").level
+    with _connect(None, 1, None, 1) as (client, _):
+        levels = client.run(_pymc_log_level)
+    assert list(levels.values()) == [logging.WARNING]
+    assert logging.getLogger("pymc").level == caller
+
+
 def test_select_models_takes_the_sizes_asked_for(sim_csv):
     from bayescale.data import read_runs
 
