@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bayescale import _defaults
 from bayescale.exceptions import DataError, DataWarning
 
 REQUIRED = ("params", "tokens", "loss")
@@ -38,8 +39,14 @@ _NON_NEGATIVE = ("lr_anneal_area",)  # zero for a run whose learning rate never 
 _LABELS = ("family", "run", "recipe")
 _HASH_COLUMNS = ("family", "run", "seed", "params", "tokens", "flops", "loss")
 _HASHED_IF_PRESENT = ("unique_tokens", "lr_area", "lr_anneal_area")
-_POOLINGS = ("partial", "none", "complete")
-_MAX_LISTED = 5
+_POOLINGS = _defaults.POOLINGS
+_MAX_LISTED = _defaults.MAX_LISTED
+
+
+def run_label(family: str, params: float, seed: int) -> str:
+    """The default ``run`` label of a table without one: ``"{family}|N={params:.6g}|seed={seed}"``,
+    e.g. ``"fam0|N=1e+08|seed=0"`` (one training run per family, model size and seed)."""
+    return f"{family}|N={float(params):.6g}|seed={int(seed)}"
 
 
 def _format_rows(positions: Sequence[int]) -> str:
@@ -56,14 +63,15 @@ def _bad_rows(mask: pd.Series) -> list[int]:
     return np.flatnonzero(mask.to_numpy(dtype=bool)).tolist()
 
 
-def _check_mapping(columns: Mapping[str, str]) -> dict[str, str]:
+def _check_mapping(columns: Mapping[str, str], known: Sequence[str] = _CANONICAL
+                   ) -> dict[str, str]:
     """Validate a canonical -> user column mapping and return it as a dict."""
     mapping = dict(columns)
-    unknown = [name for name in mapping if name not in _CANONICAL]
+    unknown = [name for name in mapping if name not in known]
     if unknown:
         raise DataError(
             f"unknown canonical column(s) {', '.join(repr(u) for u in unknown)} in the column "
-            f"mapping; known names are {', '.join(_CANONICAL)}"
+            f"mapping; known names are {', '.join(known)}"
         )
     targets = list(mapping.values())
     repeated = sorted({t for t in targets if targets.count(t) > 1})
@@ -113,24 +121,38 @@ def parse_column_mapping(text: str | None) -> dict[str, str]:
     return _check_mapping(mapping)
 
 
-def _read_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV file, turning every failure into a DataError naming the path."""
+def read_csv_table(path: str | os.PathLike, *, what: str = "run table") -> pd.DataFrame:
+    """Read a CSV file as it is; the one CSV reader of loss, metric and sweep tables.
+
+    Every failure (no file, an empty file, not CSV, not text) raises a
+    :class:`~bayescale.exceptions.DataError` naming ``what`` (e.g. ``"metric table"``) and the
+    path.
+    """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataError(f"cannot read run table {path!r}: the file does not exist")
+    if not os.path.isfile(path):
+        reason = "it is a folder" if os.path.isdir(path) else "the file does not exist"
+        raise DataError(f"cannot read {what} {path!r}: {reason}")
     try:
         return pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise DataError(f"cannot read run table {path!r}: the file is empty") from None
+        raise DataError(f"cannot read {what} {path!r}: the file is empty") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot read run table {path!r}: not a readable CSV file ({exc})") from exc
+        raise DataError(f"cannot read {what} {path!r}: not a readable CSV file ({exc})") from exc
 
 
-def _rename(table: pd.DataFrame, columns: Mapping[str, str] | None) -> pd.DataFrame:
-    """Rename user columns to canonical names according to ``columns``."""
+
+def rename_columns(table: pd.DataFrame, columns: Mapping[str, str] | None, *,
+                   known: Sequence[str] = _CANONICAL) -> pd.DataFrame:
+    """Rename user columns to canonical names according to ``columns`` (canonical -> user).
+
+    The one column-mapping helper of loss and metric tables; ``known`` lists the canonical
+    names the table type has. Raises :class:`~bayescale.exceptions.DataError` for an unknown
+    canonical name, a user column that is not in the table, two names mapped to one column, or
+    a rename onto a column the table already has.
+    """
     if not columns:
         return table
-    mapping = _check_mapping(columns)
+    mapping = _check_mapping(columns, known)
     available = ", ".join(map(str, table.columns))
     for canonical, user in mapping.items():
         if user not in table.columns:
@@ -265,11 +287,11 @@ def read_runs(
     if isinstance(source, pd.DataFrame):
         table = source.copy()
     elif isinstance(source, (str, os.PathLike)):
-        table = _read_csv(source)
+        table = read_csv_table(source)
     else:
         raise TypeError(f"source must be a CSV path or a DataFrame, not {type(source).__name__}")
 
-    table = _rename(table, columns).reset_index(drop=True)
+    table = rename_columns(table, columns).reset_index(drop=True)
     numeric = _validate(table)
 
     family = table["family"] if "family" in table else pd.Series("all", index=table.index)
@@ -279,7 +301,7 @@ def read_runs(
         run = table["run"]
     else:
         labels = zip(family.astype(str), params, seed.astype("int64"), strict=True)
-        run = pd.Series([f"{f}|N={p:.6g}|seed={s}" for f, p, s in labels], index=table.index)
+        run = pd.Series([run_label(f, p, s) for f, p, s in labels], index=table.index)
 
     out = pd.DataFrame(index=table.index)
     out["family"] = family.astype(str)

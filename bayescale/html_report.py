@@ -33,13 +33,13 @@ from bayescale._version import __version__
 from bayescale.exceptions import BayescaleWarning
 from bayescale.metric.law import MetricFit
 
-FIT_FILE = "fit.nc"
-REPORT_FILE = "report.html"
+FIT_FILE = _defaults.FIT_FILE
+REPORT_FILE = _defaults.REPORT_FILE
 #: Files of the folder the report reads itself (everything else CSV/PNG is shown as found).
 KNOWN_FILES = {FIT_FILE, "summary.csv", "diagnostics.json", "fit.png", "predictions.csv",
                "decision.csv"}
-MAX_TABLE_ROWS = 60
-DPI = 100
+MAX_TABLE_ROWS = _defaults.MAX_TABLE_ROWS
+DPI = _defaults.REPORT_DPI
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1180px;

@@ -41,23 +41,17 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from bayescale import _defaults
 from bayescale.exceptions import DataError, DataWarning
 from bayescale.forms import Form
 from bayescale.priors import ParamPrior
 
-SIGMA_PRIOR = 0.1  # HalfNormal scale of the residual sd on log-loss
-SIGMA_RUN_PRIOR = 0.05  # HalfNormal scale of the run-to-run sd on log-loss
-NU_GAMMA = (2.0, 0.1)  # nu - 2 ~ Gamma(alpha, beta): mean 20, keeps nu > 2
-#: log corr_length ~ Normal(mu, sigma): the AR(1) correlation length in e-folds of tokens, 95%
-#: between 0.19 and 1.3 (median 0.5). Deviations that persist over a whole run (corr_length of
-#: many e-folds) act as run offsets: with one run per model size they are confounded with the
-#: law's N-term, the fit discards the across-size levels and extrapolates from within-run
-#: shapes, which learning-rate schedules distort. Measured in benchmarks/backtest_real.py: with
-#: a wide prior (-0.7, 1.4), 95% 0.03-7.7, corr_length went to 17 e-folds on the datablations
-#: curves, GPT-3 175B was off by 6.8% (4.4% with this prior) and the OPT fit did not converge
-#: (r_hat 1.56). Runs with several seeds get true run offsets from ``run_effect``.
-CORR_LENGTH_PRIOR = (-0.7, 0.5)
-RESIDUALS = ("iid", "ar1")
+SIGMA_PRIOR = _defaults.SIGMA_PRIOR  # HalfNormal scale of the residual sd on log-loss
+SIGMA_RUN_PRIOR = _defaults.SIGMA_RUN_PRIOR  # HalfNormal scale of the run-to-run sd on log-loss
+NU_GAMMA = _defaults.NU_GAMMA  # nu - 2 ~ Gamma(alpha, beta): mean 20, keeps nu > 2
+#: log corr_length ~ Normal(mu, sigma), see :data:`bayescale._defaults.CORR_LENGTH_PRIOR`.
+CORR_LENGTH_PRIOR = _defaults.CORR_LENGTH_PRIOR
+RESIDUALS = _defaults.RESIDUALS
 
 
 def reference_scales(form: Form, runs: pd.DataFrame) -> dict[str, float]:

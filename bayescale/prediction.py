@@ -6,7 +6,7 @@ model is rebuilt and nothing is resampled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,14 @@ from bayescale.model import centred_inputs
 KINDS = ("mean", "predictive")
 #: law inputs that may be 0 (the annealing area of a run whose learning rate never decayed)
 NON_NEGATIVE_INPUTS = ("lr_anneal_area",)
+
+
+def default_family(families: Sequence[str], family: str | None = None) -> str:
+    """The family a prediction is for: ``family`` when given, else the only fitted family of a
+    one-family fit, else :data:`_defaults.NEW_FAMILY` (a family drawn from the population)."""
+    if family is not None:
+        return family
+    return families[0] if len(families) == 1 else _defaults.NEW_FAMILY
 
 
 def draws_of(posterior: xr.Dataset, name: str) -> np.ndarray:
@@ -180,9 +188,7 @@ def predict(
         ``prob``.
     """
     points = pd.DataFrame(points) if not isinstance(points, pd.DataFrame) else points
-    if family is None:
-        families = fit.families
-        family = families[0] if len(families) == 1 else _defaults.NEW_FAMILY
+    family = default_family(fit.families, family)
     draws = loss_draws(fit, points, family=family, kind=kind, random_seed=random_seed)
     table = check_points(fit.form, points).reset_index(drop=True)
     table.insert(0, "family", family)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from bayescale.data import run_label
 from bayescale.forms import get_form
 from bayescale.model import centred_inputs
 
@@ -85,7 +86,7 @@ def simulate_runs(
                 table["loss"] = np.exp(log_loss)
                 table["family"] = family
                 table["seed"] = seed
-                table["run"] = f"{family}|N={n:.3g}|seed={seed}"
+                table["run"] = run_label(family, n, seed)
                 rows.append(table)
     runs = pd.concat(rows, ignore_index=True)
     runs = runs[["family", "run", "seed", "params", "tokens", "loss"]]

@@ -43,9 +43,10 @@ import pandas as pd
 
 import bayescale.model
 from bayescale import ScalingLaw
-from bayescale.evaluation.holdout import backtest
 from bayescale.datasets import GADRE_COLUMNS, load_gadre_overtrain
 from bayescale.datasets.tables import hitchhiker_curves
+from bayescale.evaluation.holdout import backtest
+from bayescale.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABLATIONS = ("datablations-c4-1ep", "datablations-oscar-1ep", "datablations-c4-2ep",
@@ -224,10 +225,11 @@ def main() -> None:
             (f"NUTS: {args.chains} chains x {args.draws} draws ({args.tune} tuning), nutpie; "
             f"reference: {args.n_boot} row-bootstrap refits; runs thinned to <= "
             f"{args.max_per_run} log-spaced checkpoints.")]
-    (args.out / "backtest_real.md").write_text("\n".join(text) + "\n")
+    atomic_write_text(args.out / "backtest_real.md", "\n".join(text) + "\n")
     dump = [{k: (v.to_dict(orient="records") if isinstance(v, pd.DataFrame) else v)
              for k, v in r.items() if k != "checkpoints"} for r in rows]
-    (args.out / "backtest_real.json").write_text(json.dumps(dump, indent=1, default=str) + "\n")
+    atomic_write_text(args.out / "backtest_real.json",
+                      json.dumps(dump, indent=1, default=str) + "\n")
     print("\n".join(text))
 
 

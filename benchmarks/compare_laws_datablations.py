@@ -32,8 +32,9 @@ from pathlib import Path
 import pandas as pd
 
 from bayescale.checkpoints import select_checkpoints
-from bayescale.evaluation.law_comparison import compare_laws
 from bayescale.data import read_runs
+from bayescale.evaluation.law_comparison import compare_laws
+from bayescale.io import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,13 +94,13 @@ def main() -> None:
                      "seconds": round(seconds)},
         "result": result.to_dict(), "warnings": messages,
     }
-    (out / "compare_laws_datablations.json").write_text(json.dumps(record, indent=1,
-                                                                   default=str))
+    atomic_write_text(out / "compare_laws_datablations.json",
+                      json.dumps(record, indent=1, default=str) + "\n")
     lines = ["# data-constrained vs chinchilla law, datablations curves", "", "```", text,
              "```", "", "Per held-out 8.7B run (final loss):", "", "```",
              pd.concat([observed, pivot], axis=1).round(4).to_string(), "```", ""]
     lines += [f"- {m}" for m in messages]
-    (out / "compare_laws_datablations.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out / "compare_laws_datablations.md", "\n".join(lines) + "\n")
     print(f"{seconds:.0f} s; wrote {out}/compare_laws_datablations.{{json,md}}")
 
 

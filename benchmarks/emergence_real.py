@@ -34,8 +34,8 @@ import pandas as pd
 
 from bayescale import ScalingLaw
 from bayescale.datasets import GADRE_COLUMNS, load_gadre_overtrain
-from bayescale.metric import MetricLaw, emergence, two_stage
 from bayescale.io import atomic_write, atomic_write_text
+from bayescale.metric import MetricLaw, emergence, two_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHIA_CUT = 1e20  # FLOPs: fit only checkpoints below this
@@ -134,6 +134,9 @@ def run_pythia(data: Path, sampling: dict) -> dict:
             fig.axes[1].set_title("threshold posterior of the 1.4B model", fontsize=9)
             path = ROOT / "docs" / "emergence_pythia.png"
             atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=100))
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     return out
 
 

@@ -36,6 +36,7 @@ import pandas as pd
 from bayescale import ParamPrior, ScalingLaw
 from bayescale import decisions as dc
 from bayescale.datasets import tables
+from bayescale.io import atomic_write
 from bayescale.plots.decisions import plot_compute_optimal, plot_crossover
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,14 @@ CHINCHILLA_BUDGETS = (1e21, 5.76e23, 1e25)  # FLOPs; 5.76e23 is Chinchilla's / G
 #: The compute law's default log_L0 prior centres the loss at the reference on e (nats/token);
 #: an error rate near 0.4 needs a prior centred lower. The rest are the law's defaults.
 ERROR_RATE_PRIORS = {"log_L0": ParamPrior(mu=math.log(0.5), sigma=1.0, tau=0.1, centered=True)}
+
+
+def save_png(fig, path: Path) -> None:
+    """Write ``fig`` as a PNG atomically (a killed run leaves no half file), then close it."""
+    import matplotlib.pyplot as plt
+
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
 
 
 def laion_frontier() -> pd.DataFrame:
@@ -121,7 +130,7 @@ def laion(out: Path, draws: int, tune: int, chains: int, min_gflops: float) -> l
                          f"[{s['lower']:.3f}, {s['upper']:.3f}]")
         fig = plot_crossover(cx, runs=fit.runs, target_flops=TARGETS_GFLOPS[1] * GFLOP)
         part = "partial" if "below" in label else "full"
-        fig.savefig(out / f"laion_{part}_min{min_gflops:.0e}.png", dpi=110)
+        save_png(fig, out / f"laion_{part}_min{min_gflops:.0e}.png")
     return lines
 
 
@@ -154,8 +163,7 @@ def chinchilla(out: Path, draws: int, tune: int, chains: int) -> list[str]:
                      f"{d / n:.3g} tokens per parameter, a = "
                      f"{constants[3] / (constants[2] + constants[3]):.3f}")
     frontier = dc.compute_optimal(fit, np.geomspace(1e18, 1e25, 60))
-    plot_compute_optimal(frontier, runs=fit.runs).savefig(out / "chinchilla_optimal.png",
-                                                          dpi=110)
+    save_png(plot_compute_optimal(frontier, runs=fit.runs), out / "chinchilla_optimal.png")
     return lines
 
 

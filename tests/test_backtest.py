@@ -7,8 +7,6 @@ fam0 and fam1); the slow one runs the command end to end with real NUTS on simul
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -129,16 +127,17 @@ def test_cli_backtest_bad_input(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_backtest_command_end_to_end(tmp_path):
-    """Real NUTS, small: three families of simulated curves, the largest size held out."""
+def test_backtest_command_end_to_end(tmp_path, capsys):
+    """Real NUTS, small: three families of simulated curves, the largest size held out (in-process;
+    tests/test_cli.py checks the --json stdout contract in a subprocess)."""
     path = tmp_path / "runs.csv"
     simulated(n_families=3, sizes=(3e7, 1e8, 3e8, 1e9), seed=5).to_csv(path, index=False)
-    proc = subprocess.run(
-        [sys.executable, "-m", "bayescale", "backtest", str(path), "--law", "chinchilla",
-         "--holdout", "largest", "--draws", "300", "--tune", "300", "--chains", "2",
-         "--n-boot", "20", "--json"], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    d = json.loads(proc.stdout)
+    status = cli.main(["backtest", str(path), "--law", "chinchilla", "--holdout", "largest",
+                       "--draws", "300", "--tune", "300", "--chains", "2", "--n-boot", "20",
+                       "--json"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    d = json.loads(out)
     assert set(d) == JSON_KEYS and len(d["families"]) == 3
     assert all(set(f) == FAMILY_KEYS for f in d["families"])
     # simulated from the law with 1% noise: a 3.3x extrapolation in N is accurate

@@ -14,7 +14,10 @@ from bayescale.data import (
     check_family_points,
     data_hash,
     parse_column_mapping,
+    read_csv_table,
     read_runs,
+    rename_columns,
+    run_label,
 )
 from bayescale.exceptions import DataError, DataWarning
 
@@ -398,3 +401,72 @@ def test_shared_table_loaders():
     assert set(frontier["recipe"]) == {"CLIP", "MaMMUT"}
     for _, env in frontier.groupby("recipe"):  # an envelope: accuracy rises with compute
         assert env.sort_values("flops")["accuracy"].is_monotonic_increasing
+
+
+# ---------------------------------------------------------------- one reader, one mapping, labels
+
+
+@pytest.mark.parametrize("what", ["run table", "metric table"])
+def test_one_csv_reader_for_loss_and_metric_tables(tmp_path, what):
+    """read_runs and read_metric_runs fail alike, through read_csv_table, naming the table."""
+    from bayescale.metric import read_metric_runs
+
+    reader = read_runs if what == "run table" else read_metric_runs
+    with pytest.raises(DataError, match=rf"cannot read {what} .*nope\.csv.*does not exist"):
+        reader(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match=rf"cannot read {what} .*it is a folder"):
+        reader(tmp_path)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=rf"cannot read {what} .*empty\.csv.*the file is empty"):
+        reader(tmp_path / "empty.csv")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x81" * 50)
+    with pytest.raises(DataError, match=rf"cannot read {what} .*not a readable CSV file"):
+        reader(tmp_path / "binary.csv")
+
+
+def test_read_csv_table_returns_the_file_as_it_is(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b\n1,x\n2,y\n")
+    table = read_csv_table(path, what="anything")
+    assert list(table.columns) == ["a", "b"] and table["a"].tolist() == [1, 2]
+
+
+def test_rename_columns_checks_against_the_table_types_names():
+    table = pd.DataFrame({"acc": [0.5], "n": [1e8], "loss": [3.0]})
+    out = rename_columns(table, {"params": "n"}, known=("params", "loss"))
+    assert list(out.columns) == ["acc", "params", "loss"]
+    with pytest.raises(DataError, match=r"unknown canonical column.*'tokens'.*known names are "
+                                        r"params, loss"):
+        rename_columns(table, {"tokens": "n"}, known=("params", "loss"))
+    with pytest.raises(DataError, match=r"'missing'.*not in the table"):
+        rename_columns(table, {"params": "missing"}, known=("params", "loss"))
+
+
+def test_metric_tables_map_columns_with_the_same_rules():
+    """The metric reader refuses what the loss reader refuses (a rename onto a column the table
+    already has) with the same message."""
+    from bayescale.metric import read_metric_runs
+
+    table = pd.DataFrame({"accuracy": [0.3, 0.6], "flops": [1e20, 1e21],
+                          "compute": [2e20, 2e21]})
+    runs, _ = read_metric_runs(table.drop(columns="flops"), columns={"flops": "compute"})
+    assert runs["flops"].tolist() == [2e20, 2e21]
+    with pytest.raises(DataError, match=r"'compute' to 'flops'.*already has a column 'flops'"):
+        read_metric_runs(table, columns={"flops": "compute"})
+
+
+def test_one_run_label_for_default_runs_recipes_and_simulations():
+    from bayescale.decisions import recipe_runs
+    from bayescale.simulate import simulate_runs
+
+    assert run_label("fam0", 1.234567e8, 2.0) == "fam0|N=1.23457e+08|seed=2"
+    runs = read_runs(make_table())
+    assert (runs["run"] == [run_label(f, p, s) for f, p, s in
+                            zip(runs["family"], runs["params"], runs["seed"], strict=True)]).all()
+    simulated, _ = simulate_runs(n_families=1, sizes=(1.5e8,), seeds=2, checkpoints=2,
+                                 random_seed=0)
+    assert set(simulated["run"]) == {run_label("fam0", 1.5e8, 0), run_label("fam0", 1.5e8, 1)}
+    recipes = recipe_runs(make_table(recipe=["A", "A", "A", "B", "B", "B"]))
+    assert set(recipes["run"]) <= {run_label(f, p, s) for f, p, s in
+                                   zip(recipes["family"], recipes["params"], recipes["seed"],
+                                       strict=True)}

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -511,16 +509,17 @@ def test_identical_recipes_with_real_nuts():
 
 
 @pytest.mark.slow
-def test_compare_command_on_a_real_fit(tmp_path):
+def test_compare_command_on_a_real_fit(tmp_path, capsys):
+    """In-process (tests/test_cli.py checks the --json stdout contract in a subprocess)."""
     path = tmp_path / "recipes.csv"
     simulate_recipes(5).rename(columns={"recipe": "arm"}).to_csv(path, index=False)
-    proc = subprocess.run(
-        [sys.executable, "-m", "bayescale", "compare", str(path), "--recipe-column", "arm",
-         "--a", "A", "--b", "B", "--target-flops", "1e22", "--law", "compute", "--draws", "300",
-         "--tune", "300", "--chains", "2", "--out", str(tmp_path / "out"), "--json"],
-        capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)  # stdout is exactly one JSON object
+    status = cli.main(["compare", str(path), "--recipe-column", "arm", "--a", "A", "--b", "B",
+                       "--target-flops", "1e22", "--law", "compute", "--draws", "300",
+                       "--tune", "300", "--chains", "2", "--out", str(tmp_path / "out"),
+                       "--json"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    result = json.loads(out)  # stdout is exactly one JSON object
     assert result["p_b_better"] > 0.9
     assert result["crossover"]["lower"] <= 1e19 <= result["crossover"]["upper"]
     assert (tmp_path / "out" / "compare.png").read_bytes()[:8] == PNG

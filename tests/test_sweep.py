@@ -128,6 +128,61 @@ def test_data_source_filters_maps_transforms_and_averages(tmp_path):
         sweep.DataSource(name="x", path=tmp_path / "raw.csv", where={"split": "val"}).load()
 
 
+def test_data_source_reads_through_the_one_csv_reader(tmp_path):
+    """The same DataError as a loss or metric table, naming the data source and the path."""
+    with pytest.raises(DataError, match=r"cannot read data source 'x' .*nope\.csv.*does not "
+                                        r"exist"):
+        sweep.DataSource(name="x", path=tmp_path / "nope.csv").load()
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match=r"data source 'y' .*empty\.csv.*the file is empty"):
+        sweep.DataSource(name="y", path=tmp_path / "empty.csv").load()
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x81" * 50)
+    with pytest.raises(DataError, match=r"data source 'z' .*not a readable CSV file"):
+        sweep.DataSource(name="z", path=tmp_path / "binary.csv").load()
+
+
+def test_a_task_leaves_the_callers_loggers_alone(sim_csv):
+    """A task run in the caller's process (a threaded or in-process Dask worker) does not
+    change a global logger: PyMC's logger keeps the level the caller gave it."""
+    import logging
+
+    from bayescale.sweep.tasks import _execute
+
+    spec = sweep.parse_spec(_spec_dict(str(sim_csv), families=[["fam0", "fam1"]],
+                                       n_models=[2]))
+    tasks, tables = sweep.plan(spec)
+    logger = logging.getLogger("pymc")
+    before = logger.level
+    try:
+        logger.setLevel(logging.DEBUG)
+        record = _execute(lambda task, runs, settings: {"targets": []}, tasks[0].to_dict(),
+                          tables[tasks[0].data], spec.fit)
+        assert record["status"] == "ok"
+        assert logger.level == logging.DEBUG
+    finally:
+        logger.setLevel(before)
+
+
+def _pymc_log_level() -> int:
+    import logging
+
+    return logging.getLogger("pymc").getEffectiveLevel()
+
+
+def test_only_the_sweeps_own_worker_processes_quiet_pymc():
+    """PyMC's INFO lines are turned off in the worker processes of the local cluster the sweep
+    starts, and nowhere else."""
+    import logging
+
+    from bayescale.sweep.execution import _connect
+
+    caller = logging.getLogger("pymc").level
+    with _connect(None, 1, None, 1) as (client, _):
+        levels = client.run(_pymc_log_level)
+    assert list(levels.values()) == [logging.WARNING]
+    assert logging.getLogger("pymc").level == caller
+
+
 def test_select_models_takes_the_sizes_asked_for(sim_csv):
     from bayescale.data import read_runs
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from bayescale import _defaults
 from bayescale.exceptions import BayescaleError
 
-FIT_FILE = "fit.nc"
+FIT_FILE = _defaults.FIT_FILE
 
 
 class UsageError(BayescaleError, ValueError):
@@ -30,6 +30,20 @@ def _prepare_out_dir(path: str) -> Path:
     if not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"output folder {out} is not writable")
     return out
+
+
+def _save_png(fig, path: Path, *, dpi: int = _defaults.FIGURE_DPI) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (atomically), then close it (pyplot keeps every open
+    figure alive, so a command that saves several figures would otherwise hold them all)."""
+    import matplotlib.pyplot as plt
+
+    from bayescale.io import atomic_write
+
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+    finally:
+        plt.close(fig)
+    return path
 
 
 def _diagnostics_line(fit) -> str:
@@ -51,14 +65,15 @@ def _positive(text: str) -> float:
 
 
 def _sampling_options(parser: argparse.ArgumentParser, *, draws: int, tune: int,
-                      pooling: str = "partial") -> None:
+                      pooling: str = _defaults.POOLING) -> None:
     parser.add_argument("--draws", type=int, default=draws, help="kept draws per chain")
     parser.add_argument("--tune", type=int, default=tune, help="tuning draws per chain")
     parser.add_argument("--chains", type=int, default=_defaults.CHAINS)
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same fit)")
     parser.add_argument("--sampler", default=_defaults.SAMPLER, choices=_defaults.SAMPLERS)
     parser.add_argument("--target-accept", type=float, default=_defaults.TARGET_ACCEPT)
-    parser.add_argument("--likelihood", default="student_t", choices=_defaults.LIKELIHOODS)
+    parser.add_argument("--likelihood", default=_defaults.LIKELIHOOD,
+                        choices=_defaults.LIKELIHOODS)
     choices = _defaults.POOLINGS if pooling in _defaults.POOLINGS else (pooling,
                                                                        *_defaults.POOLINGS)
     parser.add_argument("--pooling", default=pooling, choices=choices,

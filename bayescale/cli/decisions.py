@@ -12,6 +12,7 @@ from bayescale.cli._args import (
     _positive,
     _prepare_out_dir,
     _sampling_options,
+    _save_png,
 )
 from bayescale.cli.fit import _fit, _write_outputs
 
@@ -26,7 +27,6 @@ def cmd_compare(args) -> dict | str:
         recipe_pooling,
         recipe_runs,
     )
-    from bayescale.io import atomic_write
     from bayescale.plots.decisions import plot_crossover
 
     columns = parse_column_mapping(args.columns)
@@ -56,7 +56,7 @@ def cmd_compare(args) -> dict | str:
         files = _write_outputs(fit, out)
         fig = plot_crossover(report.crossover, runs=fit.runs, target_flops=args.target_flops)
         path = out / "compare.png"
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        _save_png(fig, path)
         files["compare.png"] = str(path)
         path = out / "decision.csv"
         atomic_write_text(path, report.table.to_csv(index=False))
@@ -96,7 +96,6 @@ def cmd_optimal(args) -> dict | str:
 
     from bayescale.decisions import compute_optimal, compute_optimal_text
     from bayescale.fits import load_fit
-    from bayescale.io import atomic_write
     from bayescale.plots.decisions import plot_compute_optimal
 
     folder = Path(args.dir)
@@ -118,7 +117,7 @@ def cmd_optimal(args) -> dict | str:
                                    random_seed=args.seed)
         fig = plot_compute_optimal(frontier, runs=runs)
         png = out / "optimal.png"
-        atomic_write(png, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        _save_png(fig, png)
         files["optimal.png"] = str(png)
     answer = {
         "params": {k: q["params"][k] for k in ("median", "lower", "upper")},

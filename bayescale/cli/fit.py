@@ -15,12 +15,13 @@ from bayescale.cli._args import (
     _positive,
     _prepare_out_dir,
     _sampling_options,
+    _save_png,
 )
 
 
 def _write_outputs(fit, out: Path, *, held_out: pd.DataFrame | None = None) -> dict[str, str]:
     """Write fit.nc, summary.csv, diagnostics.json and fit.png into ``out`` (each atomically)."""
-    from bayescale.io import atomic_write, atomic_write_text
+    from bayescale.io import atomic_write_text
     from bayescale.plots import plot_fit
 
     paths = {name: out / name for name in (FIT_FILE, "summary.csv", "diagnostics.json",
@@ -29,8 +30,7 @@ def _write_outputs(fit, out: Path, *, held_out: pd.DataFrame | None = None) -> d
     atomic_write_text(paths["summary.csv"], fit.summary().to_csv(index=False))
     atomic_write_text(paths["diagnostics.json"],
                       json.dumps(fit.diagnostics.to_dict(), indent=2) + "\n")
-    fig = plot_fit(fit, held_out=held_out)
-    atomic_write(paths["fit.png"], lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    _save_png(plot_fit(fit, held_out=held_out), paths["fit.png"])
     return {name: str(path) for name, path in paths.items()}
 
 

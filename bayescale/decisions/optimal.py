@@ -12,6 +12,7 @@ from bayescale import _defaults
 from bayescale.decisions.recipes import CHINCHILLA_CONSTANTS
 from bayescale.exceptions import SpecError
 from bayescale.prediction import (
+    default_family,
     family_parameter_draws,
     summarize_draws,
 )
@@ -91,12 +92,6 @@ def _constants(fit, posterior, family: str, random_seed: int) -> dict[str, np.nd
     return constants
 
 
-def _default_family(fit, family: str | None) -> str:
-    if family is not None:
-        return family
-    return fit.families[0] if len(fit.families) == 1 else _defaults.NEW_FAMILY
-
-
 def compute_optimal(
     fit,
     flops: float | Sequence[float],
@@ -115,7 +110,7 @@ def compute_optimal(
     flops = np.atleast_1d(np.asarray(flops, dtype=float))
     if not (np.all(np.isfinite(flops)) and np.all(flops > 0)):
         raise SpecError("compute budgets must be finite and > 0 FLOPs")
-    family = _default_family(fit, family)
+    family = default_family(fit.families, family)
     posterior = fit.idata["posterior"].to_dataset()
     c = _constants(fit, posterior, family, random_seed)
     alpha, beta = c["alpha"][:, None], c["beta"][:, None]

@@ -1,4 +1,5 @@
-"""Recipes as groups of one fit: the run table of several recipes, their pooling, their joint fit."""
+"""Recipes as groups of one fit: the run table of several recipes, their pooling, their joint
+fit."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from bayescale.data import read_runs
+from bayescale.data import read_runs, run_label
 from bayescale.exceptions import DataError, SpecError
 
 RECIPE_SEPARATOR = "/"  # family label of recipe r in data family f: "r/f"
@@ -56,12 +57,10 @@ def recipe_runs(
     recipe = runs["recipe"].astype(str)
     has_family = not (runs["family"] == "all").all()
     family = recipe + RECIPE_SEPARATOR + runs["family"] if has_family else recipe
-    default_run = [
-        f"{f}|N={p:.6g}|seed={s}"
-        for f, p, s in zip(runs["family"], runs["params"], runs["seed"], strict=True)
-    ]
+    default_run = [run_label(f, p, s)
+                   for f, p, s in zip(runs["family"], runs["params"], runs["seed"], strict=True)]
     if (runs["run"] == pd.Series(default_run, index=runs.index)).all():
-        run = [f"{f}|N={p:.6g}|seed={s}"
+        run = [run_label(f, p, s)
                for f, p, s in zip(family, runs["params"], runs["seed"], strict=True)]
     else:
         run = recipe + "|" + runs["run"]

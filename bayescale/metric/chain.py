@@ -11,7 +11,7 @@ import pandas as pd
 from bayescale import _defaults
 from bayescale.exceptions import SpecError
 from bayescale.metric.law import MetricFit
-from bayescale.prediction import summarize_draws
+from bayescale.prediction import default_family, summarize_draws
 
 # ----------------------------------------------------------------------------- two stages
 
@@ -49,8 +49,7 @@ def two_stage(
         raise SpecError(f"the second stage needs a loss-to-metric law (input 'loss'); "
                         f"{metric_fit.law.form} reads {metric_fit.form.inputs}")
     points = pd.DataFrame(points).reset_index(drop=True)
-    loss_family = loss_family if loss_family is not None else (
-        loss_fit.families[0] if len(loss_fit.families) == 1 else _defaults.NEW_FAMILY)
+    loss_family = default_family(loss_fit.families, loss_family)
     losses = loss_draws(loss_fit, points, family=loss_family, kind=loss_kind,
                         random_seed=random_seed)
     p = metric_fit.parameter_draws(metric_fit._family(metric_family), random_seed=random_seed)

@@ -1,5 +1,5 @@
-"""Metric run tables: read and validate downstream-metric rows (accuracy or 1 - error per checkpoint),
-item counts and chance level."""
+"""Metric run tables: read and validate downstream-metric rows (accuracy or 1 - error per
+checkpoint), item counts and chance level."""
 
 from __future__ import annotations
 
@@ -10,28 +10,19 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from bayescale import _defaults
+from bayescale.data import _format_rows, read_csv_table, rename_columns
 from bayescale.exceptions import DataError
 from bayescale.forms import LOG_INPUTS, MetricForm
 
-#: Test-set sizes of common lm-evaluation-harness tasks, used as the per-task default of
-#: n_items when a table has a ``task`` column and no item counts. Checked against the Pythia
-#: evaluations' reported stderr, sqrt(p (1 - p) / (n - 1)), which gives these n exactly.
-DEFAULT_N_ITEMS = {
-    "lambada_openai": 5153,
-    "arc_easy": 2376,
-    "arc_challenge": 1172,
-    "piqa": 1838,
-    "sciq": 1000,
-    "winogrande": 1267,
-    "logiqa": 651,
-    "wsc": 104,
-}
-LIKELIHOODS = ("auto", "beta_binomial", "binomial", "beta")
-PHI_PRIOR = (float(np.log(300.0)), 2.0)  # log concentration ~ Normal(mu, sigma)
-MU_EPS = 1e-9  # expected metric kept in [MU_EPS, 1 - MU_EPS] inside the likelihood
-GRID_POINTS = 1024  # log-spaced compute values on which thresholds are searched
-BY = ("flops", "params")
-TOKENS_PER_PARAM = 20.0
+#: Test-set sizes of common lm-evaluation-harness tasks (per-task default of n_items).
+DEFAULT_N_ITEMS = _defaults.METRIC_N_ITEMS
+LIKELIHOODS = _defaults.METRIC_LIKELIHOODS
+PHI_PRIOR = _defaults.PHI_PRIOR  # log concentration ~ Normal(mu, sigma)
+MU_EPS = _defaults.MU_EPS  # expected metric kept in [MU_EPS, 1 - MU_EPS] inside the likelihood
+GRID_POINTS = _defaults.GRID_POINTS  # log-spaced compute values on which thresholds are searched
+BY = _defaults.THRESHOLD_BY
+TOKENS_PER_PARAM = _defaults.TOKENS_PER_PARAM
 _NUMERIC = ("params", "tokens", "flops", "loss")
 _LABELS = ("family", "run")
 
@@ -40,9 +31,8 @@ _LABELS = ("family", "run")
 
 
 def _rows(mask) -> str:
-    rows = np.flatnonzero(np.asarray(mask, dtype=bool))
-    text = ", ".join(map(str, rows[:5]))
-    return f"rows {text}" + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    """``"rows 3, 17"``: the 0-based positions where ``mask`` is true (as in loss tables)."""
+    return _format_rows(np.flatnonzero(np.asarray(mask, dtype=bool)))
 
 
 def read_metric_runs(
@@ -89,23 +79,8 @@ def read_metric_runs(
     if isinstance(source, pd.DataFrame):
         table = source.copy()
     else:
-        path = os.fspath(source)
-        if not os.path.exists(path):
-            raise DataError(f"cannot read metric table {path!r}: the file does not exist")
-        try:
-            table = pd.read_csv(path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise DataError(f"cannot read metric table {path!r}: {err}") from err
-    table = table.reset_index(drop=True)
-    if columns:
-        for canonical, user in columns.items():
-            if canonical not in (*_NUMERIC, *_LABELS):
-                raise DataError(f"unknown canonical column {canonical!r} in the column mapping; "
-                                f"known: {', '.join((*_LABELS, *_NUMERIC))}")
-            if user not in table:
-                raise DataError(f"column mapping names column {user!r} (for {canonical!r}) "
-                                f"which is not in the table")
-        table = table.rename(columns={u: c for c, u in columns.items()})
+        table = read_csv_table(source, what="metric table")
+    table = rename_columns(table.reset_index(drop=True), columns, known=(*_LABELS, *_NUMERIC))
     if len(table) == 0:
         raise DataError("the metric table is empty (no rows)")
     if metric not in table:

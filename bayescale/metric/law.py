@@ -31,7 +31,12 @@ from bayescale.metric.data import (
 )
 from bayescale.metric.model import build_metric_model, choose_likelihood
 from bayescale.metric.thresholds import Emergence, emergence
-from bayescale.prediction import draws_of, family_parameter_draws, summarize_draws
+from bayescale.prediction import (
+    default_family,
+    draws_of,
+    family_parameter_draws,
+    summarize_draws,
+)
 from bayescale.priors import ParamPrior
 from bayescale.sampling import check_sampler, sample
 
@@ -345,7 +350,7 @@ class MetricFit:
 
     def _family(self, family: str | None) -> str:
         if family is None:
-            return self.families[0] if len(self.families) == 1 else _defaults.NEW_FAMILY
+            return default_family(self.families)
         if family != _defaults.NEW_FAMILY and family not in self.families:
             raise SpecError(f"unknown family {family!r}; fitted families: "
                             f"{', '.join(self.families)}")

@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from bayescale import _defaults
+
 #: Posterior draws used for bands (thinned evenly); enough for 90% bands.
-MAX_PLOT_DRAWS = 400
+MAX_PLOT_DRAWS = _defaults.MAX_PLOT_DRAWS
 #: Axis labels with units.
 LABELS = {
     "flops": "training compute C (FLOPs)",

@@ -11,7 +11,7 @@ import numpy as np
 from bayescale import _defaults
 from bayescale.prediction import summarize_draws
 
-MAX_PLOT_DRAWS = 400  # parameter draws used for the bands (thinned evenly)
+MAX_PLOT_DRAWS = _defaults.MAX_PLOT_DRAWS  # parameter draws used for the bands (thinned evenly)
 
 
 def _curves(ax, fit, family: str, colour, grid: np.ndarray, prob: float, *,

@@ -204,7 +204,18 @@ def _connect(scheduler: str | None, workers: int | None, client, n_tasks: int):
     with (LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                        dashboard_address=None, silence_logs=logging.ERROR) as local,
           Client(local) as dask_client):
+        dask_client.run(_quiet_worker_logs)
         yield dask_client, f"local Dask cluster ({n} worker processes x 1 thread)"
+
+
+def _quiet_worker_logs() -> None:
+    """Run in each worker process of a local cluster the sweep started itself (never in the
+    caller's process, nor on a user's cluster): PyMC's per-fit INFO lines ("Sampling 2
+    chains...") would flood the terminal; its warnings still show, and every task records its
+    Python warnings."""
+    import pymc  # noqa: F401 - pymc sets its logger's level when first imported
+
+    logging.getLogger("pymc").setLevel(logging.WARNING)
 
 
 def _identity(value):

@@ -253,7 +253,8 @@ def write_outputs(result: SweepResult) -> SweepResult:
                       + summary_markdown(summary, prob=result.prob) + "\n")
     fig = plot_sweep(result.table, result.targets, prob=result.prob)
     try:
-        atomic_write(paths["sweep.png"], lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+        atomic_write(paths["sweep.png"],
+                     lambda tmp: fig.savefig(tmp, format="png", dpi=_defaults.FIGURE_DPI))
     finally:
         import matplotlib.pyplot as plt
 

@@ -18,30 +18,9 @@ from bayescale import _defaults
 from bayescale.exceptions import DataError, SpecError
 
 #: Settings of every fit of a sweep ([fit] table) and their defaults.
-FIT_DEFAULTS: dict[str, Any] = {
-    "draws": 300,
-    "tune": 300,
-    "chains": 2,
-    "sampler": _defaults.SAMPLER,
-    "target_accept": _defaults.TARGET_ACCEPT,
-    "cores": 1,  # chains sampled at once inside one worker thread
-    "max_per_run": None,  # thinning applied to every cut that does not set its own
-    "likelihood": "student_t",
-    "pooling": "partial",
-    "residuals": "auto",
-    "baseline": False,  # also fit the Huber/L-BFGS reference estimator (row bootstrap)
-    "n_boot": 200,
-}
+FIT_DEFAULTS: dict[str, Any] = _defaults.SWEEP_FIT
 #: Axes of a [[grid]] block and their defaults.
-GRID_DEFAULTS: dict[str, Any] = {
-    "families": ["all"],
-    "n_models": ["all"],
-    "pick": ["largest"],
-    "cuts": None,  # default: every cut of [cuts], or all rows when there is none
-    "laws": ["chinchilla"],
-    "holdout": ["largest"],
-    "replicates": 1,
-}
+GRID_DEFAULTS: dict[str, Any] = _defaults.SWEEP_GRID
 PICKS = ("largest", "smallest")
 SOURCE_KEYS = ("path", "where", "columns", "loss_transform", "duplicates")
 #: Run-table columns a data source takes from its file under the same name ...
@@ -97,15 +76,10 @@ class DataSource:
             The file cannot be read, a ``where`` or ``columns`` entry names a missing column,
             no row is left, or the table fails validation.
         """
-        from bayescale.data import read_runs
+        from bayescale.data import read_csv_table, read_runs
 
         where_from = f"data source {self.name!r} ({self.path})"
-        if not self.path.is_file():
-            raise DataError(f"{where_from}: the file does not exist")
-        try:
-            raw = pd.read_csv(self.path)
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError, ValueError) as err:
-            raise DataError(f"{where_from}: not a readable CSV file ({err})") from err
+        raw = read_csv_table(self.path, what=f"data source {self.name!r}")
         for column, value in self.where.items():
             if column not in raw.columns:
                 raise DataError(f"{where_from}: 'where' names column {column!r}, which is not "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import os
 import time
@@ -239,7 +238,6 @@ def _execute(task_fn: Callable, task: dict[str, Any], runs: pd.DataFrame,
     record: dict[str, Any] = {"task_id": task["id"], "task": task,
                               "started": datetime.now(UTC).isoformat(timespec="seconds"),
                               "worker": _worker_name()}
-    logging.getLogger("pymc").setLevel(logging.WARNING)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
