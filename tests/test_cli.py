@@ -256,10 +256,7 @@ def test_saved_figures_are_closed(tmp_path):
 
 
 @pytest.mark.parametrize("module", [
-    "fit", "decisions", "backtest", "compare_laws", "report", "sweep",
-    pytest.param("emergence", marks=pytest.mark.xfail(
-        strict=True, reason="cli/emergence.py is being changed on another branch (--out); "
-        "its emergence.png is still saved with fig.savefig and not closed")),
+    "fit", "decisions", "backtest", "compare_laws", "report", "sweep", "emergence",
 ])
 def test_every_cli_figure_goes_through_save_png(module):
     """No subcommand saves a figure itself (it would stay open): they all call _save_png."""

@@ -22,6 +22,7 @@ from bayescale.cli._args import (
     _fraction,
     _positive,
     _prepare_out_dir,
+    _save_png,
 )
 
 
@@ -48,9 +49,7 @@ def _write_outputs(fit, result, out, *, prob: float) -> dict[str, str]:
     emergence.png and thresholds.csv into ``out``, each atomically; returns name -> path."""
     import json
 
-    from matplotlib import pyplot as plt
-
-    from bayescale.io import atomic_write, atomic_write_text
+    from bayescale.io import atomic_write_text
     from bayescale.plots.emergence import plot_emergence
 
     paths = {name: out / name for name in (FIT_FILE, "summary.csv", "diagnostics.json",
@@ -59,11 +58,7 @@ def _write_outputs(fit, result, out, *, prob: float) -> dict[str, str]:
     atomic_write_text(paths["summary.csv"], fit.summary(prob=prob).to_csv(index=False))
     atomic_write_text(paths["diagnostics.json"],
                       json.dumps(fit.diagnostics.to_dict(), indent=2) + "\n")
-    fig = plot_emergence(fit, result, prob=prob)
-    try:
-        atomic_write(paths["emergence.png"], lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    finally:
-        plt.close(fig)
+    _save_png(plot_emergence(fit, result, prob=prob), paths["emergence.png"])
     atomic_write_text(paths["thresholds.csv"], result.table.to_csv(index=False))
     return {name: str(path) for name, path in paths.items()}
 
