@@ -58,8 +58,8 @@ class ScalingLaw:
     """
 
     form: str = "chinchilla"
-    likelihood: str = "student_t"
-    pooling: str = "partial"
+    likelihood: str = _defaults.LIKELIHOOD
+    pooling: str = _defaults.POOLING
     priors: Mapping[str, ParamPrior] = field(default_factory=dict)
     run_effect: bool | str = "auto"
     residuals: str = "auto"

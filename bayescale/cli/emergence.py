@@ -152,7 +152,7 @@ def register(sub, common) -> None:
     em.add_argument("--law", default="sigmoid", help="metric law (see bayescale.models)")
     em.add_argument("--likelihood", default="auto", choices=LIKELIHOODS,
                     help="auto: beta-binomial with item counts, else beta")
-    em.add_argument("--pooling", default="partial", choices=_defaults.POOLINGS)
+    em.add_argument("--pooling", default=_defaults.POOLING, choices=_defaults.POOLINGS)
     em.add_argument("--prob", type=_level, default=_defaults.CI_PROB,
                     help="interval probability")
     em.add_argument("--columns", help="rename columns: family=dataset,flops=C,...")

@@ -66,7 +66,7 @@ class MetricLaw:
 
     form: str = "sigmoid"
     likelihood: str = "auto"
-    pooling: str = "partial"
+    pooling: str = _defaults.POOLING
     priors: Mapping[str, ParamPrior] = field(default_factory=dict)
     chance: float | None = None
     ceiling: float = 1.0
