@@ -340,6 +340,26 @@ def test_prior_parameter_draws_follow_the_hierarchy():
     assert abs(np.corrcoef(none[:, 0], none[:, 1])[0, 1]) < 0.05
 
 
+def test_prior_predictive_is_the_models_noise_around_the_law():
+    """Prior draws of the model's log_loss minus the law at the same parameter draws: run
+    offsets (sigma_run ~ HalfNormal(0.05)) shared by a run's rows and normal noise
+    (sigma ~ HalfNormal(0.1)), so Var = 0.1^2 + 0.05^2 and rows of one run correlate 0.2."""
+    runs = pd.DataFrame([{"family": "f", "run": f"{n:g}/{seed}", "params": n,
+                          "tokens": 20 * n * k, "loss": 3.0}
+                         for n in (1e7, 1e8) for seed in range(3) for k in (1, 2, 4)])
+    runs["flops"] = 6 * runs["params"] * runs["tokens"]
+    law = ScalingLaw("chinchilla", likelihood="normal")
+    pred = prior_predictive_draws(law, runs, draws=3000, random_seed=4)
+    mean = prior_predictive_draws(law, runs, draws=3000, kind="mean", random_seed=4)
+    noise = np.log(pred) - np.log(mean)
+    assert noise.var(axis=0).mean() == pytest.approx(0.1**2 + 0.05**2, rel=0.12)
+    corr = np.corrcoef(noise.T)
+    same = runs["run"].to_numpy()[:, None] == runs["run"].to_numpy()[None, :]
+    off_diagonal = ~np.eye(len(runs), dtype=bool)
+    assert 0.12 < corr[same & off_diagonal].mean() < 0.28
+    assert abs(corr[~same].mean()) < 0.05
+
+
 def test_plot_prior_predictive(fit):
     runs = fit.runs
     sim = prior_predictive_draws(fit.law, runs, draws=300, random_seed=2)
