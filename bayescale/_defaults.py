@@ -10,6 +10,8 @@ import math
 CI_PROB = 0.9  # probability of every credible / predictive interval (equal-tailed)
 RHAT_MAX = 1.01  # r_hat above this warns
 ESS_BULK_MIN = 400  # bulk effective sample size below this warns
+ESS_TAIL_MIN = 400  # tail effective sample size (5% / 95% quantiles) below this warns
+BFMI_MIN = 0.3  # E-BFMI of a chain below this warns
 
 # ----------------------------------------------------------------------------- sampling
 DRAWS = 1000

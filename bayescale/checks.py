@@ -1,55 +1,55 @@
 """Model checks as numbers: posterior and prior predictive draws at the observed rows, residuals.
 
-The figures of :mod:`bayescale.plots` draw these; nothing here plots. Everything works with
-numpy on posterior (or prior) draws of the law's parameters: no model is rebuilt, nothing is
-resampled with NUTS.
+The figures of :mod:`bayescale.plots` draw these; nothing here plots. Predictive draws come
+from the PyMC model itself (:func:`bayescale.model.build_model`): ``pm.sample_prior_predictive``
+and ``pm.sample_posterior_predictive``, so they follow any change to the model.
 
 Replicates of a row are drawn from its *marginal* predictive distribution,
 
     log loss_rep = log L(x_i; theta_f) + delta_r + sigma * eps,   eps ~ StudentT(nu) (or Normal)
 
-with the fitted run offset ``delta_r`` of the row's run when the fit has run effects. With AR(1)
-residuals every checkpoint keeps the marginal scale ``sigma`` (see :mod:`bayescale.model`), so
-each row's replicate has the right spread, but the correlation along a run is not reproduced:
-use the residual plot (:func:`residual_table`) to see that correlation.
+with the fitted run offset ``delta_r`` of the row's run when the fit has run effects: the
+model's ``log_loss`` with iid residuals. With AR(1) residuals the model's ``log_loss`` is
+conditional on the *observed* previous checkpoint (one-step-ahead, not a replicate), so the
+replicate is drawn from the iid version of the same model: every checkpoint keeps the marginal
+scale ``sigma`` (exactly so for a normal likelihood and for a run's first checkpoint; see
+:mod:`bayescale.model`), so each row's replicate has the right spread, but the correlation
+along a run is not reproduced: use the residual plot (:func:`residual_table`) to see it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 
 from bayescale import _defaults
-from bayescale.model import (
-    NU_GAMMA,
-    SIGMA_PRIOR,
-    SIGMA_RUN_PRIOR,
-    centred_inputs,
-    reference_scales,
-    use_run_effect,
-)
-from bayescale.prediction import draws_of, family_parameter_draws, loss_draws
+from bayescale.exceptions import SpecError
+from bayescale.model import build_model, centred_inputs, reference_scales, use_run_effect
+from bayescale.prediction import KINDS, loss_draws, thinned_posterior
 
 
-def _thinned_posterior(fit, max_draws: int | None):
-    posterior = fit.idata["posterior"].to_dataset()
-    if max_draws is not None:
-        step = -(-posterior.sizes["chain"] * posterior.sizes["draw"] // max_draws)
-        posterior = posterior.isel(draw=slice(None, None, step))
-    return posterior
+def law_model(law, runs: pd.DataFrame, *, scales, run_effect: bool,
+              residuals: str = "iid") -> pm.Model:
+    """The PyMC model of ``law`` (a :class:`bayescale.ScalingLaw`) on the run table ``runs``."""
+    return build_model(law.law_form, runs, priors=law.full_priors(), likelihood=law.likelihood,
+                       pooling=law.pooling, run_effect=run_effect, scales=scales,
+                       residuals=residuals)
 
 
-def _law_log_loss(form, rows: pd.DataFrame, params: dict[str, np.ndarray], scales) -> np.ndarray:
-    """log L at ``rows`` for parameter draws of shape (samples,): (samples, rows)."""
-    x = centred_inputs(form, rows, scales)
-    return form.log_loss({k: v[None, :] for k, v in x.items()},
-                         {k: v[:, None] for k, v in params.items()}, np)
+def fit_model(fit, runs: pd.DataFrame | None = None, *, residuals: str | None = None):
+    """The PyMC model a fit was sampled from (its law, scales and run effect), on ``runs``.
+
+    ``runs`` defaults to the fitted table; ``residuals`` to the fit's residual model.
+    """
+    return law_model(fit.law, fit.runs if runs is None else runs, scales=fit.scales,
+                     run_effect=fit.run_effect,
+                     residuals=fit.residuals if residuals is None else residuals)
 
 
-def _noise(rng, shape, sigma, nu, likelihood):
-    if likelihood == "student_t":
-        return sigma * rng.standard_t(nu, size=shape)
-    return sigma * rng.standard_normal(shape)
+def _samples(values) -> np.ndarray:
+    """(chain, draw, ...) draws of a DataArray flattened to (samples, ...)."""
+    return np.asarray(values).reshape(-1, *values.shape[2:])
 
 
 def posterior_predictive_draws(
@@ -62,23 +62,15 @@ def posterior_predictive_draws(
 
     Row order is ``fit.runs``. Each row is drawn from its marginal posterior predictive (the
     law of its family, its run's fitted offset when the fit has run effects, and the
-    likelihood's noise; see the module docstring). ``max_draws`` thins the posterior evenly.
+    likelihood's noise; see the module docstring) with ``pm.sample_posterior_predictive`` on
+    the fit's model with iid residuals. ``max_draws`` thins the posterior evenly.
     """
-    posterior = _thinned_posterior(fit, max_draws)
-    runs = fit.runs
-    log_mu = np.empty((posterior.sizes["chain"] * posterior.sizes["draw"], len(runs)))
-    for family in fit.families:
-        where = np.flatnonzero(runs["family"].to_numpy() == family)
-        p = family_parameter_draws(posterior, fit.form, family=family)
-        log_mu[:, where] = _law_log_loss(fit.form, runs.iloc[where], p, fit.scales)
-    if fit.run_effect and "run_offset" in posterior:
-        names = [str(r) for r in posterior["run"].to_numpy()]
-        index = pd.Index(names).get_indexer(runs["run"].astype(str))
-        log_mu = log_mu + draws_of(posterior, "run_offset")[:, index]
-    rng = np.random.default_rng([random_seed, 2])
-    sigma = draws_of(posterior, "sigma")[:, None]
-    nu = draws_of(posterior, "nu")[:, None] if "nu" in posterior else None
-    return np.exp(log_mu + _noise(rng, log_mu.shape, sigma, nu, fit.law.likelihood))
+    posterior = thinned_posterior(fit, max_draws)
+    with fit_model(fit, residuals="iid"):
+        replicate = pm.sample_posterior_predictive(
+            posterior, var_names=["log_loss"], random_seed=np.random.default_rng([random_seed, 2]),
+            progressbar=False, return_inferencedata=False)
+    return np.exp(_samples(replicate["log_loss"]))
 
 
 def residual_table(fit, *, max_draws: int | None = 400) -> pd.DataFrame:
@@ -133,29 +125,25 @@ def pit_values(observed: np.ndarray, draws: np.ndarray) -> np.ndarray:
     return below + 0.5 * equal
 
 
-def prior_parameter_draws(law, n_families: int, n: int, rng) -> dict[str, np.ndarray]:
-    """Law parameters of ``n_families`` families drawn from the law's priors, shape (n, fam).
+def _prior_sample(law, runs: pd.DataFrame, draws: int, random_seed: int) -> dict:
+    form = law.law_form
+    model = law_model(law, runs, scales=reference_scales(form, runs),
+                      run_effect=use_run_effect(runs, law.run_effect))
+    with model:
+        sample = pm.sample_prior_predictive(
+            draws=draws, var_names=[*form.parameters, "log_loss"],
+            random_seed=np.random.default_rng([random_seed, 3]), return_inferencedata=False)
+    return {name: np.asarray(value) for name, value in sample.items()}  # (draws, ...)
 
-    Exactly the hierarchy of :func:`bayescale.model.family_parameter`: population mean
-    ``Normal(mu, sigma)``; with partial pooling a spread ``Gamma(2, 1/tau)`` (scale ``tau``)
-    and ``mu + spread * z``; complete pooling shares the mean; no pooling draws each family
-    from ``Normal(mu, sigma)``.
+
+def prior_parameter_draws(law, runs: pd.DataFrame, *, draws: int = 500,
+                          random_seed: int = 0) -> dict[str, np.ndarray]:
+    """Law parameters of every family of ``runs`` drawn from the law's priors, shape
+    (draws, families), families in sorted order: ``pm.sample_prior_predictive`` on the model
+    of ``law`` on ``runs`` (the hierarchy of :func:`bayescale.model.family_parameter`).
     """
-    out = {}
-    for name, prior in law.full_priors().items():
-        pooling = prior.pooling or law.pooling
-        if pooling == "partial" and n_families == 1:
-            pooling = "complete"
-        if pooling == "none":
-            out[name] = rng.normal(prior.mu, prior.sigma, (n, n_families))
-            continue
-        mu = rng.normal(prior.mu, prior.sigma, (n, 1))
-        if pooling == "complete":
-            out[name] = np.repeat(mu, n_families, axis=1)
-        else:
-            tau = rng.gamma(2.0, prior.tau, (n, 1))
-            out[name] = mu + tau * rng.standard_normal((n, n_families))
-    return out
+    sample = _prior_sample(law, runs, draws, random_seed)
+    return {name: sample[name] for name in law.law_form.parameters}
 
 
 def prior_predictive_draws(
@@ -169,35 +157,23 @@ def prior_predictive_draws(
     """Losses (nats/token) at every row of ``runs`` drawn from the priors, shape (draws, rows).
 
     ``law`` is a :class:`bayescale.ScalingLaw`, ``runs`` a canonical run table
-    (:func:`bayescale.read_runs`). Parameters come from :func:`prior_parameter_draws`;
-    ``kind="predictive"`` adds, as the model does, a run offset ``Normal(0, sigma_run)``
-    (``sigma_run ~ HalfNormal``) when run effects would be on, and the likelihood's noise with
-    ``sigma ~ HalfNormal``, ``nu = 2 + Gamma(2, rate 0.1)``. ``kind="mean"`` is the law alone.
+    (:func:`bayescale.read_runs`). ``pm.sample_prior_predictive`` on the model of ``law`` on
+    ``runs`` (iid residuals: each row's marginal, see the module docstring): with
+    ``kind="predictive"`` the model's ``log_loss`` (law, run offsets when run effects would be
+    on, the likelihood's noise); ``kind="mean"`` is the law alone at the same parameter draws.
     """
-    from bayescale.exceptions import SpecError
-    from bayescale.prediction import KINDS
-
     if kind not in KINDS:
         raise SpecError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    rng = np.random.default_rng([random_seed, 3])
+    sample = _prior_sample(law, runs, draws, random_seed)
+    if kind == "predictive":
+        return np.exp(sample["log_loss"])
     form = law.law_form
-    families = sorted(runs["family"].unique())
+    families = pd.Index(sorted(runs["family"].unique()))
+    at = families.get_indexer(runs["family"])
     scales = reference_scales(form, runs)
-    p = prior_parameter_draws(law, len(families), draws, rng)
-    log_loss = np.empty((draws, len(runs)))
-    for i, family in enumerate(families):
-        where = np.flatnonzero(runs["family"].to_numpy() == family)
-        log_loss[:, where] = _law_log_loss(form, runs.iloc[where],
-                                           {k: v[:, i] for k, v in p.items()}, scales)
-    if kind == "mean":
-        return np.exp(log_loss)
-    if use_run_effect(runs, law.run_effect):
-        names, index = np.unique(runs["run"].astype(str).to_numpy(), return_inverse=True)
-        sigma_run = np.abs(rng.normal(0.0, SIGMA_RUN_PRIOR, (draws, 1)))
-        log_loss = log_loss + (sigma_run * rng.standard_normal((draws, names.size)))[:, index]
-    sigma = np.abs(rng.normal(0.0, SIGMA_PRIOR, (draws, 1)))
-    nu = 2.0 + rng.gamma(NU_GAMMA[0], 1.0 / NU_GAMMA[1], (draws, 1))
-    return np.exp(log_loss + _noise(rng, log_loss.shape, sigma, nu, law.likelihood))
+    x = centred_inputs(form, runs, scales)
+    return np.exp(form.log_loss({k: v[None, :] for k, v in x.items()},
+                                {k: sample[k][:, at] for k in form.parameters}, np))
 
 
 def interval_coverage(observed: np.ndarray, draws: np.ndarray, *,

@@ -1,4 +1,5 @@
-"""Sampling diagnostics (divergences, r_hat, bulk ESS) from ArviZ; warn when they fail."""
+"""Sampling diagnostics (divergences, r_hat, bulk and tail ESS, E-BFMI) from ArviZ; warn when
+they fail."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import arviz as az
+import arviz_stats as azs
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -30,6 +33,13 @@ class Diagnostics:
         Per parameter element: ``ess_bulk``, ``ess_tail``, ``r_hat`` (ArviZ summary).
     messages : list of str
         One line per failed check; empty when ``ok``.
+    min_ess_tail : float
+        Worst tail effective sample size (of the 5% and 95% quantiles) over checked
+        parameters: how well the ends of the intervals are pinned.
+    bfmi : tuple of float
+        E-BFMI of each chain (``arviz_stats.bfmi`` on the sampler's ``energy``); low values mean
+        the momentum resampling barely moves the energy (heavy tails, funnels). Empty when the
+        draws carry no ``energy``.
     """
 
     divergences: int
@@ -38,6 +48,13 @@ class Diagnostics:
     mean_tree_size: float
     table: pd.DataFrame = field(repr=False)
     messages: list[str]
+    min_ess_tail: float = float("nan")
+    bfmi: tuple[float, ...] = ()
+
+    @property
+    def min_bfmi(self) -> float:
+        """Lowest E-BFMI over chains, NaN when unknown."""
+        return min(self.bfmi) if self.bfmi else float("nan")
 
     @property
     def ok(self) -> bool:
@@ -52,8 +69,13 @@ class Diagnostics:
             "min_ess_bulk": self.min_ess_bulk,
             "ok": self.ok,
             "mean_tree_size": self.mean_tree_size,
+            "min_ess_tail": self.min_ess_tail,
+            "bfmi": list(self.bfmi),
+            "min_bfmi": None if np.isnan(self.min_bfmi) else self.min_bfmi,
             "rhat_max_allowed": _defaults.RHAT_MAX,
             "ess_bulk_min_allowed": _defaults.ESS_BULK_MIN,
+            "ess_tail_min_allowed": _defaults.ESS_TAIL_MIN,
+            "bfmi_min_allowed": _defaults.BFMI_MIN,
             "messages": list(self.messages),
         }
 
@@ -94,6 +116,10 @@ def diagnose(
     # A stuck variable has NaN r_hat / ESS: that must fail the checks, not vanish from them.
     max_rhat = float(table["r_hat"].max(skipna=False))
     min_ess = float(table["ess_bulk"].min(skipna=False))
+    min_tail = float(table["ess_tail"].min(skipna=False))
+    bfmi = ()
+    if "energy" in stats:
+        bfmi = tuple(float(v) for v in azs.bfmi(idata)["energy"].to_numpy().ravel())
     n_draws = idata["posterior"].sizes["chain"] * idata["posterior"].sizes["draw"]
     messages = []
     if divergences:
@@ -113,7 +139,21 @@ def diagnose(
             f"bulk ESS < {_defaults.ESS_BULK_MIN} for {_worst(table['ess_bulk'], low)} "
             f"(min {min_ess:.0f}): intervals are imprecise; draw more samples"
         )
-    result = Diagnostics(divergences, max_rhat, min_ess, tree_size, table, messages)
+    low = ~(table["ess_tail"] >= _defaults.ESS_TAIL_MIN)
+    if low.any():
+        messages.append(
+            f"tail ESS < {_defaults.ESS_TAIL_MIN} for {_worst(table['ess_tail'], low)} "
+            f"(min {min_tail:.0f}): the ends of the intervals are imprecise; draw more samples"
+        )
+    bad = [i for i, v in enumerate(bfmi) if not v >= _defaults.BFMI_MIN]
+    if bad:
+        messages.append(
+            f"E-BFMI < {_defaults.BFMI_MIN} in chain(s) {', '.join(map(str, bad))} "
+            f"(min {min(bfmi):.2f}): the sampler explored the energy poorly (heavy tails or a "
+            "funnel); reparametrise or tighten priors"
+        )
+    result = Diagnostics(divergences, max_rhat, min_ess, tree_size, table, messages,
+                         min_ess_tail=min_tail, bfmi=bfmi)
     if warn and messages:
         warnings.warn("sampling problems: " + "; ".join(messages), ConvergenceWarning,
                       stacklevel=2)

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_base import extract
+from arviz_stats import eti, thin
 
 from bayescale import _defaults
 from bayescale.exceptions import DataError, SpecError
@@ -31,10 +33,19 @@ def default_family(families: Sequence[str], family: str | None = None) -> str:
 
 
 def draws_of(posterior: xr.Dataset, name: str) -> np.ndarray:
-    """Posterior draws of ``name`` flattened over (chain, draw) to the first axis."""
-    value = posterior[name]
-    other = [d for d in value.dims if d not in ("chain", "draw")]
-    return value.transpose("chain", "draw", *other).to_numpy().reshape(-1, *value.shape[2:])
+    """Posterior draws of ``name`` flattened over (chain, draw) to the first axis
+    (``arviz_base.extract``: chain-major order)."""
+    value = extract(posterior, var_names=name, combined=True)
+    return np.moveaxis(value.to_numpy(), value.dims.index("sample"), 0)
+
+
+def thinned_posterior(fit, max_draws: int | None = None) -> xr.Dataset:
+    """The fit's posterior, thinned evenly (``arviz_stats.thin``) to at most ``max_draws``."""
+    posterior = fit.idata["posterior"].to_dataset()
+    if max_draws is None:
+        return posterior
+    step = -(-posterior.sizes["chain"] * posterior.sizes["draw"] // max_draws)
+    return thin(posterior, factor=step) if step > 1 else posterior
 
 
 def family_parameter_draws(
@@ -94,6 +105,30 @@ def check_points(form: Form, points: pd.DataFrame) -> pd.DataFrame:
     return points
 
 
+def add_new_run_noise(fit, posterior: xr.Dataset, log_loss: np.ndarray, *,
+                      random_seed: int) -> np.ndarray:
+    """``log_loss`` (samples, points) plus a new run's noise, as the model generates it.
+
+    Per posterior sample: a new run offset ``Normal(0, sigma_run)`` (when the fit has run
+    effects; every point is its own new run) and the likelihood's noise, ``sigma`` times
+    ``StudentT(nu)`` or ``Normal(0, 1)``. With AR(1) residuals one checkpoint on its own keeps
+    the marginal scale ``sigma`` (see :mod:`bayescale.model`). The one place the new-run noise
+    is drawn (predictions, comparisons); pinned to ``pm.sample_posterior_predictive`` on
+    new runs in the tests. ``posterior`` holds the draws ``log_loss`` was computed from.
+    """
+    rng = np.random.default_rng([random_seed, 1])
+    shape = log_loss.shape
+    if fit.run_effect:
+        log_loss = log_loss + draws_of(posterior, "sigma_run")[:, None] * rng.standard_normal(
+            shape)
+    sigma = draws_of(posterior, "sigma")[:, None]
+    if fit.law.likelihood == "student_t":
+        noise = rng.standard_t(draws_of(posterior, "nu")[:, None], size=shape)
+    else:
+        noise = rng.standard_normal(shape)
+    return log_loss + sigma * noise
+
+
 def loss_draws(
     fit,
     points: pd.DataFrame,
@@ -113,10 +148,7 @@ def loss_draws(
     """
     if kind not in KINDS:
         raise SpecError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
-    posterior = fit.idata["posterior"].to_dataset()
-    if max_draws is not None:
-        step = -(-posterior.sizes["chain"] * posterior.sizes["draw"] // max_draws)
-        posterior = posterior.isel(draw=slice(None, None, step))
+    posterior = thinned_posterior(fit, max_draws)
     form = fit.form
     points = check_points(form, points)
     p = family_parameter_draws(posterior, form, family=family, random_seed=random_seed)
@@ -125,31 +157,22 @@ def loss_draws(
         {k: v[None, :] for k, v in x.items()}, {k: v[:, None] for k, v in p.items()}, np
     )
     if kind == "predictive":
-        rng = np.random.default_rng([random_seed, 1])
-        shape = log_loss.shape
-        if fit.run_effect:
-            sigma_run = draws_of(posterior, "sigma_run")[:, None]
-            log_loss = log_loss + sigma_run * rng.standard_normal(shape)
-        sigma = draws_of(posterior, "sigma")[:, None]
-        if fit.law.likelihood == "student_t":
-            noise = rng.standard_t(draws_of(posterior, "nu")[:, None], size=shape)
-        else:
-            noise = rng.standard_normal(shape)
-        log_loss = log_loss + sigma * noise
+        log_loss = add_new_run_noise(fit, posterior, log_loss, random_seed=random_seed)
     return np.exp(log_loss)
 
 
 def summarize_draws(draws: np.ndarray, *, prob: float) -> pd.DataFrame:
-    """Mean, median and equal-tailed ``prob`` interval of each column of ``draws``."""
+    """Mean, median and equal-tailed ``prob`` interval (``arviz_stats.eti``) of each column of
+    ``draws`` (samples, columns)."""
     if not 0 < prob < 1:
         raise SpecError(f"prob must lie strictly between 0 and 1, got {prob}")
-    tail = (1 - prob) / 2
+    bounds = eti(draws, prob=prob, axis=0)  # (columns, 2)
     return pd.DataFrame(
         {
             "mean": draws.mean(axis=0),
             "median": np.median(draws, axis=0),
-            "lower": np.quantile(draws, tail, axis=0),
-            "upper": np.quantile(draws, 1 - tail, axis=0),
+            "lower": bounds[..., 0],
+            "upper": bounds[..., 1],
         }
     )
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from arviz_stats import eti
 
 from bayescale import _defaults
 from bayescale.prediction import draws_of
 
 
 def _row(name: str, family: str, draws: np.ndarray, prob: float) -> dict:
-    tail = (1 - prob) / 2
+    lower, upper = eti(np.asarray(draws, dtype=float), prob=prob)
     return {
         "parameter": name,
         "family": family,
         "mean": float(np.mean(draws)),
         "sd": float(np.std(draws, ddof=1)),
         "median": float(np.median(draws)),
-        "lower": float(np.quantile(draws, tail)),
-        "upper": float(np.quantile(draws, 1 - tail)),
+        "lower": float(lower),
+        "upper": float(upper),
     }
 
 

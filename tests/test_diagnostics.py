@@ -89,3 +89,45 @@ def test_frozen_variable_is_not_ok():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert not diagnose(idata, warn=False).ok
+
+
+def test_sticky_tail_warns_on_tail_ess_alone():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((CHAINS, DRAWS))
+    for c in range(CHAINS):  # each chain sits 40 draws in a row in its upper tail
+        start = rng.integers(0, DRAWS - 40)
+        x[c, start:start + 40] = 3 + 0.05 * rng.standard_normal(40)
+    idata = tree({"theta_fine": iid(rng), "theta_tail": x})
+    with pytest.warns(ConvergenceWarning, match=r"tail ESS < 400 for theta_tail") as record:
+        result = diagnose(idata)
+    d = result.to_dict()
+    assert len(d["messages"]) == 1 and "theta_fine" not in str(record[0].message)
+    assert d["min_ess_bulk"] >= 400 and d["max_rhat"] <= 1.01  # only the tail failed
+    assert d["min_ess_tail"] < 400 and d["ess_tail_min_allowed"] == 400
+    assert d["min_ess_tail"] == pytest.approx(result.table.loc["theta_tail", "ess_tail"])
+    assert result.table.loc["theta_fine", "ess_tail"] > 2000
+
+
+def test_low_bfmi_warns_naming_the_chain():
+    rng = np.random.default_rng(7)
+    energy = rng.standard_normal((CHAINS, DRAWS))
+    energy[2] = np.cumsum(energy[2])  # chain 2: energy wanders, momentum barely moves it
+    idata = az.from_dict({"posterior": {"theta": iid(rng)},
+                          "sample_stats": {"diverging": np.zeros((CHAINS, DRAWS), bool),
+                                           "energy": energy}})
+    with pytest.warns(ConvergenceWarning, match=r"E-BFMI < 0\.3 in chain\(s\) 2 \(min 0\.0"):
+        result = diagnose(idata)
+    d = result.to_dict()
+    assert d["ok"] is False and len(d["messages"]) == 1 and d["bfmi_min_allowed"] == 0.3
+    assert len(d["bfmi"]) == CHAINS and d["min_bfmi"] == d["bfmi"][2] < 0.05
+    assert all(v > 1.5 for i, v in enumerate(d["bfmi"]) if i != 2)  # white noise: about 2
+    healthy = az.from_dict({"posterior": {"theta": iid(rng)},
+                            "sample_stats": {"energy": rng.standard_normal((CHAINS, DRAWS))}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert diagnose(healthy).ok
+
+
+def test_no_energy_means_no_bfmi():
+    d = diagnose(tree({"theta": iid(np.random.default_rng(8))})).to_dict()
+    assert d["bfmi"] == [] and d["min_bfmi"] is None and d["ok"] is True

@@ -7,12 +7,16 @@ numbers in titles, against what predict / checks compute independently.
 from __future__ import annotations
 
 import io
+import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
-from conftest import FAMILIES, make_fit
+import xarray as xr
+from conftest import FAMILIES, NU, SIGMA, make_fit, make_idata
 from matplotlib.collections import LineCollection, PathCollection
 
 from bayescale import ScalingLaw, SpecError
@@ -26,6 +30,7 @@ from bayescale.checks import (
     prior_predictive_draws,
     residual_table,
 )
+from bayescale.law import ScalingFit
 from bayescale.plots.mcmc import default_variables
 
 
@@ -177,6 +182,91 @@ def test_posterior_predictive_draws_centre_and_spread(fit):
     assert np.array_equal(draws, again)
 
 
+SIGMA_RUN = 0.03
+
+
+def _variant_fit(likelihood: str, run_effect: bool, residuals: str):
+    """The synthetic fit (constant draws) with another likelihood, run effects, residuals."""
+    idata = make_idata("chinchilla")
+    post = idata["posterior"].to_dataset()
+    law = json.loads(idata.attrs["law"])
+    law["likelihood"] = likelihood
+    if likelihood == "normal":
+        post = post.drop_vars(["nu", "nu_minus_two"])
+    if residuals == "ar1":
+        post["log_corr_length"] = xr.full_like(post["sigma"], math.log(1.5))
+        post["corr_length"] = np.exp(post["log_corr_length"])
+    if run_effect:
+        names = sorted(set(idata["runs"]["run"].to_numpy().astype(str)))
+        z = xr.DataArray(np.linspace(-1.5, 1.5, len(names)), dims="run", coords={"run": names})
+        post["sigma_run"] = xr.full_like(post["sigma"], SIGMA_RUN)
+        post["run_offset_z"] = (z + 0 * post["sigma"]).transpose("chain", "draw", "run")
+        post["run_offset"] = post["sigma_run"] * post["run_offset_z"]
+    idata["posterior"] = xr.DataTree(post)
+    idata.attrs.update(law=json.dumps(law), run_effect_used=int(run_effect),
+                       residuals_used=residuals)
+    return ScalingFit(idata, warn=False)
+
+
+@pytest.mark.parametrize("likelihood", ["student_t", "normal"])
+@pytest.mark.parametrize("run_effect", [False, True])
+def test_replicates_are_the_marginals_of_the_ar1_graph(likelihood, run_effect):
+    """The replicate of an AR(1) fit (the iid graph's log_loss) is pinned to the AR(1) graph.
+
+    First checkpoints: the two graphs give the same log-likelihood. Later checkpoints: the AR(1)
+    process is stationary, so drawing the AR(1) graph's next checkpoint given replicated
+    previous ones (100 copies of the data, parameters fixed) gives back the replicate's
+    distribution: the same mean and variance at every row (and, for a normal likelihood, the
+    same distribution).
+    """
+    from scipy import stats
+
+    from bayescale.checks import fit_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # r_hat of constant draws
+        fit = _variant_fit(likelihood, run_effect, "ar1")
+    runs = fit.runs
+    posterior = fit.idata["posterior"].to_dataset()
+    one = posterior.isel(chain=[0], draw=[0])
+    first = (runs.groupby("run")["tokens"].transform("min") == runs["tokens"]).to_numpy()
+    loglik = {}
+    for residuals in ("iid", "ar1"):
+        with fit_model(fit, residuals=residuals) as model:
+            ll = pm.compute_log_likelihood(xr.DataTree.from_dict({"posterior": one}),
+                                           model=model, extend_inferencedata=False,
+                                           progressbar=False)
+        loglik[residuals] = ll["log_loss"].to_numpy().ravel()
+    assert np.allclose(loglik["iid"][first], loglik["ar1"][first], rtol=1e-10)
+    assert not np.allclose(loglik["iid"][~first], loglik["ar1"][~first])
+
+    replicate = np.log(posterior_predictive_draws(fit, max_draws=None, random_seed=5))
+    copies = replicate.shape[0]  # 100 iid replicates: every draw has the same parameters
+    big = pd.concat([runs.assign(run=runs["run"] + f"#{k}", loss=np.exp(replicate[k]))
+                     for k in range(copies)], ignore_index=True)
+    trace = one.drop_vars(["run_offset", "run_offset_z", "run"], errors="ignore")
+    if run_effect:
+        names = sorted(big["run"].unique())
+        z = one["run_offset_z"].sel(run=[n.split("#")[0] for n in names]).to_numpy()
+        trace["run_offset_z"] = (("chain", "draw", "run"), z)
+        trace = trace.assign_coords(run=names)
+    with fit_model(fit, runs=big, residuals="ar1"):
+        nxt = pm.sample_posterior_predictive(trace, var_names=["log_loss"], random_seed=6,
+                                             progressbar=False, return_inferencedata=False)
+    nxt = nxt["log_loss"].reshape(copies, len(runs))
+    sigma = SIGMA * (math.sqrt(NU / (NU - 2)) if likelihood == "student_t" else 1.0)
+    # same mean at every row (a missed run offset would shift it by (1 - rho) * offset)
+    assert np.abs(nxt.mean(axis=0) - replicate.mean(axis=0)).max() < 5 * sigma / math.sqrt(
+        copies)
+    assert abs((nxt - replicate).mean()) < 4 * sigma / math.sqrt(copies * len(runs))
+    # marginal variance sigma^2 (nu / (nu - 2)) at every checkpoint
+    for draws in (nxt, replicate):
+        assert draws.var(axis=0, ddof=1).mean() == pytest.approx(sigma**2, rel=0.12)
+    if likelihood == "normal":
+        shift = replicate.mean(axis=0)
+        assert stats.ks_2samp((nxt - shift).ravel(), (replicate - shift).ravel()).pvalue > 0.01
+
+
 def test_pit_and_coverage_detect_narrow_intervals():
     rng = np.random.default_rng(0)
     draws = rng.standard_normal((2000, 400))
@@ -224,23 +314,50 @@ def test_residuals_and_their_autocorrelation(fit):
     _render(fig)
 
 
+def _three_families() -> pd.DataFrame:
+    return pd.DataFrame({"family": ["f0", "f1", "f2"], "run": ["r0", "r1", "r2"],
+                         "params": 1e8, "tokens": 2e9, "flops": 1.2e18, "loss": 3.0})
+
+
 def test_prior_parameter_draws_follow_the_hierarchy():
-    rng = np.random.default_rng(3)
+    runs = _three_families()
     law = ScalingLaw("chinchilla")
     prior = law.full_priors()["log_alpha"]
-    draws = prior_parameter_draws(law, 3, 40000, rng)["log_alpha"]
-    assert draws.shape == (40000, 3)
+    draws = prior_parameter_draws(law, runs, draws=5000, random_seed=3)["log_alpha"]
+    assert draws.shape == (5000, 3)
     # Var = sigma^2 + E[tau^2], tau ~ Gamma(2, scale tau): E[tau^2] = 6 tau^2
     assert np.std(draws[:, 0]) == pytest.approx(math.sqrt(prior.sigma**2 + 6 * prior.tau**2),
-                                                rel=0.03)
-    assert np.mean(draws) == pytest.approx(prior.mu, abs=0.01)
-    complete = prior_parameter_draws(ScalingLaw("chinchilla", pooling="complete"), 3, 100,
-                                     rng)["log_alpha"]
-    assert np.all(complete == complete[:, :1])
-    none = prior_parameter_draws(ScalingLaw("chinchilla", pooling="none"), 3, 40000,
-                                 rng)["log_alpha"]
-    assert np.std(none[:, 1]) == pytest.approx(prior.sigma, rel=0.03)
-    assert abs(np.corrcoef(none[:, 0], none[:, 1])[0, 1]) < 0.03
+                                                rel=0.04)
+    assert np.mean(draws) == pytest.approx(prior.mu, abs=0.02)
+    # families share the population mean: Cov = sigma^2
+    assert np.cov(draws[:, 0], draws[:, 1])[0, 1] == pytest.approx(prior.sigma**2, rel=0.08)
+    complete = prior_parameter_draws(ScalingLaw("chinchilla", pooling="complete"), runs,
+                                     draws=100, random_seed=4)["log_alpha"]
+    assert np.all(complete == complete[:, :1]) and np.std(complete[:, 0]) > 0
+    none = prior_parameter_draws(ScalingLaw("chinchilla", pooling="none"), runs, draws=5000,
+                                 random_seed=5)["log_alpha"]
+    assert np.std(none[:, 1]) == pytest.approx(prior.sigma, rel=0.04)
+    assert abs(np.corrcoef(none[:, 0], none[:, 1])[0, 1]) < 0.05
+
+
+def test_prior_predictive_is_the_models_noise_around_the_law():
+    """Prior draws of the model's log_loss minus the law at the same parameter draws: run
+    offsets (sigma_run ~ HalfNormal(0.05)) shared by a run's rows and normal noise
+    (sigma ~ HalfNormal(0.1)), so Var = 0.1^2 + 0.05^2 and rows of one run correlate 0.2."""
+    runs = pd.DataFrame([{"family": "f", "run": f"{n:g}/{seed}", "params": n,
+                          "tokens": 20 * n * k, "loss": 3.0}
+                         for n in (1e7, 1e8) for seed in range(3) for k in (1, 2, 4)])
+    runs["flops"] = 6 * runs["params"] * runs["tokens"]
+    law = ScalingLaw("chinchilla", likelihood="normal")
+    pred = prior_predictive_draws(law, runs, draws=3000, random_seed=4)
+    mean = prior_predictive_draws(law, runs, draws=3000, kind="mean", random_seed=4)
+    noise = np.log(pred) - np.log(mean)
+    assert noise.var(axis=0).mean() == pytest.approx(0.1**2 + 0.05**2, rel=0.12)
+    corr = np.corrcoef(noise.T)
+    same = runs["run"].to_numpy()[:, None] == runs["run"].to_numpy()[None, :]
+    off_diagonal = ~np.eye(len(runs), dtype=bool)
+    assert 0.12 < corr[same & off_diagonal].mean() < 0.28
+    assert abs(corr[~same].mean()) < 0.05
 
 
 def test_plot_prior_predictive(fit):

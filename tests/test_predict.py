@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+import warnings
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
+import xarray as xr
 from conftest import CHINCHILLA_VALUES, COMPUTE_VALUES, FAMILIES, make_fit, make_idata
 
 from bayescale import DataError, ParamPrior, ScalingLaw, SpecError, get_form
@@ -126,3 +130,62 @@ def test_new_family_with_per_parameter_complete_pooling():
     idata["posterior"] = idata["posterior"].to_dataset().drop_vars("log_alpha_mu")
     with pytest.raises(SpecError, match="log_alpha"):
         ScalingFit(idata, warn=False).predict(POINTS, family=NEW_FAMILY)
+
+
+def _noise_fit(likelihood: str, run_effect: bool) -> ScalingFit:
+    """The synthetic chinchilla fit (constant draws) with another likelihood / run effects."""
+    idata = make_idata("chinchilla")
+    post = idata["posterior"].to_dataset()
+    law = json.loads(idata.attrs["law"])
+    law["likelihood"] = likelihood
+    if likelihood == "normal":
+        post = post.drop_vars(["nu", "nu_minus_two"])
+    if run_effect:
+        post["sigma_run"] = post["sigma"] * 0 + 0.03
+    idata["posterior"] = xr.DataTree(post)
+    idata.attrs.update(law=json.dumps(law), run_effect_used=int(run_effect))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # r_hat of constant draws
+        return ScalingFit(idata, warn=False)
+
+
+@pytest.mark.parametrize("likelihood", ["student_t", "normal"])
+@pytest.mark.parametrize("run_effect", [False, True])
+def test_new_run_noise_is_the_models(likelihood, run_effect):
+    """add_new_run_noise draws what pm.sample_posterior_predictive draws for new runs.
+
+    The fit's model is rebuilt on 100 new one-row runs per family (their offsets are not in
+    the posterior, so PyMC draws them from Normal(0, sigma_run)); its replicated log-loss
+    minus the law is the new-run noise, and must match ours in distribution.
+    """
+    from scipy import stats
+
+    from bayescale.checks import fit_model
+    from bayescale.prediction import add_new_run_noise, loss_draws
+
+    fit = _noise_fit(likelihood, run_effect)
+    point = pd.DataFrame({"params": [1e8], "tokens": [2e9]})
+    n = 100
+    new = pd.DataFrame({"family": np.repeat(FAMILIES, n), "run": [f"new{i}" for i in
+                                                                  range(2 * n)],
+                        "params": 1e8, "tokens": 2e9, "flops": 1.2e18, "loss": 3.0})
+    posterior = fit.idata["posterior"].to_dataset()
+    with fit_model(fit, runs=new, residuals="iid"):
+        pp = pm.sample_posterior_predictive(posterior, var_names=["log_loss"], random_seed=7,
+                                            progressbar=False, return_inferencedata=False)
+    replicate = pp["log_loss"].reshape(-1, 2 * n)
+    theirs, ours = [], []
+    for i, family in enumerate(FAMILIES):
+        law = np.log(loss_draws(fit, point, family=family))  # (samples, 1)
+        theirs.append(replicate[:, i * n:(i + 1) * n] - law)
+        ours.append(add_new_run_noise(fit, posterior, np.repeat(law, n, axis=1),
+                                      random_seed=i) - law)
+    theirs, ours = np.concatenate(theirs).ravel(), np.concatenate(ours).ravel()
+    assert theirs.size == ours.size == 2 * n * 100
+    scale = math.hypot(0.02 * (math.sqrt(8 / 6) if likelihood == "student_t" else 1.0),
+                       0.03 if run_effect else 0.0)
+    assert np.std(theirs) == pytest.approx(scale, rel=0.05)
+    assert np.std(ours) == pytest.approx(scale, rel=0.05)
+    q = [0.05, 0.25, 0.5, 0.75, 0.95]
+    assert np.allclose(np.quantile(ours, q), np.quantile(theirs, q), atol=0.06 * scale)
+    assert stats.ks_2samp(ours, theirs).pvalue > 0.01

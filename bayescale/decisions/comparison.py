@@ -15,8 +15,8 @@ from bayescale.decisions.optimal import _constants, chinchilla_optimum
 from bayescale.decisions.recipes import CROSSOVER_GRID, OPTIMAL
 from bayescale.exceptions import SpecError
 from bayescale.prediction import (
+    add_new_run_noise,
     check_points,
-    draws_of,
     family_parameter_draws,
     loss_draws,
     summarize_draws,
@@ -138,21 +138,6 @@ def _check_allocation(form, allocation) -> None:
                         f"> 0, got {allocation!r}")
 
 
-def _add_noise(fit, posterior, log_loss: np.ndarray, random_seed: int) -> np.ndarray:
-    """A new run's seed offset and observation noise on log-loss (as ``loss_draws`` adds)."""
-    rng = np.random.default_rng([random_seed, 1])
-    shape = log_loss.shape
-    if fit.run_effect:
-        log_loss = log_loss + draws_of(posterior, "sigma_run")[:, None] * rng.standard_normal(
-            shape)
-    sigma = draws_of(posterior, "sigma")[:, None]
-    if fit.law.likelihood == "student_t":
-        noise = rng.standard_t(draws_of(posterior, "nu")[:, None], size=shape)
-    else:
-        noise = rng.standard_normal(shape)
-    return log_loss + sigma * noise
-
-
 def loss_at_flops(
     fit,
     flops: float | Sequence[float],
@@ -189,7 +174,7 @@ def loss_at_flops(
          "tokens": np.log(d) - np.log(fit.scales["tokens"])}
     log_loss = form.log_loss(x, {k: v[:, None] for k, v in p.items()}, np)
     if kind == "predictive":
-        log_loss = _add_noise(fit, posterior, log_loss, random_seed)
+        log_loss = add_new_run_noise(fit, posterior, log_loss, random_seed=random_seed)
     return np.exp(log_loss)
 
 
