@@ -19,6 +19,9 @@ along a run is not reproduced: use the residual plot (:func:`residual_table`) to
 
 from __future__ import annotations
 
+import contextlib
+import logging
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -28,6 +31,18 @@ from bayescale.exceptions import SpecError
 from bayescale.model import build_model, centred_inputs, reference_scales, use_run_effect
 from bayescale.prediction import KINDS, loss_draws, thinned_posterior
 
+
+@contextlib.contextmanager
+def _quiet_forward_sampling():
+    """Hold back PyMC's INFO line "Sampling: [...]" of one predictive call (it would print on
+    stderr for every check and figure); the logger's own level is restored afterwards."""
+    logger = logging.getLogger("pymc.sampling.forward")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 def law_model(law, runs: pd.DataFrame, *, scales, run_effect: bool,
               residuals: str = "iid") -> pm.Model:
@@ -66,7 +81,7 @@ def posterior_predictive_draws(
     the fit's model with iid residuals. ``max_draws`` thins the posterior evenly.
     """
     posterior = thinned_posterior(fit, max_draws)
-    with fit_model(fit, residuals="iid"):
+    with fit_model(fit, residuals="iid"), _quiet_forward_sampling():
         replicate = pm.sample_posterior_predictive(
             posterior, var_names=["log_loss"], random_seed=np.random.default_rng([random_seed, 2]),
             progressbar=False, return_inferencedata=False)
@@ -129,7 +144,7 @@ def _prior_sample(law, runs: pd.DataFrame, draws: int, random_seed: int) -> dict
     form = law.law_form
     model = law_model(law, runs, scales=reference_scales(form, runs),
                       run_effect=use_run_effect(runs, law.run_effect))
-    with model:
+    with model, _quiet_forward_sampling():
         sample = pm.sample_prior_predictive(
             draws=draws, var_names=[*form.parameters, "log_loss"],
             random_seed=np.random.default_rng([random_seed, 3]), return_inferencedata=False)

@@ -53,16 +53,9 @@ from bayescale.exceptions import ComparisonWarning, DataError, SpecError
 from bayescale.forms import available_forms
 from bayescale.law import ScalingFit, ScalingLaw
 from bayescale.model import centred_inputs, checkpoint_order, use_ar1
-from bayescale.prediction import draws_of, family_parameter_draws
+from bayescale.prediction import draws_of, family_parameter_draws, thinned_posterior
 
 UNITS = ("run", "row")
-
-
-def _thin(posterior: xr.Dataset, max_draws: int | None) -> xr.Dataset:
-    if max_draws is None:
-        return posterior
-    step = -(-posterior.sizes["chain"] * posterior.sizes["draw"] // max_draws)
-    return posterior.isel(draw=slice(None, None, max(step, 1)))
 
 
 def pointwise_log_likelihood(fit: ScalingFit, *, max_draws: int | None = None) -> xr.DataArray:
@@ -74,7 +67,7 @@ def pointwise_log_likelihood(fit: ScalingFit, *, max_draws: int | None = None) -
     previous checkpoint of its run (a run's first row: its marginal density), so the sum over
     a run's rows is the run's joint log density.
     """
-    posterior = _thin(fit.idata["posterior"].to_dataset(), max_draws)
+    posterior = thinned_posterior(fit, max_draws)
     log_lik = pm.compute_log_likelihood(
         xr.DataTree.from_dict({"posterior": posterior}), model=fit.build_model(),
         var_names=["log_loss"], extend_inferencedata=False, progressbar=False,
@@ -119,7 +112,7 @@ def new_run_log_likelihood(
     without run offsets. Rows are conditional on the previous checkpoint of their run under
     AR(1) residuals, as in :func:`pointwise_log_likelihood`.
     """
-    posterior = _thin(fit.idata["posterior"].to_dataset(), max_draws)
+    posterior = thinned_posterior(fit, max_draws)
     form = fit.form
     families = fit.families
     n_draws = posterior.sizes["chain"] * posterior.sizes["draw"]
@@ -179,7 +172,7 @@ def loo_elpd(fit: ScalingFit, *, unit: str = "run", max_draws: int | None = None
         raise SpecError("unit='row' needs iid residuals: with AR(1) residuals a checkpoint's "
                         "term is conditional on the previous one; use unit='run' or "
                         "residuals='iid'")
-    posterior = _thin(fit.idata["posterior"].to_dataset(), max_draws)
+    posterior = thinned_posterior(fit, max_draws)
     if unit == "run":
         log_lik = run_log_likelihood(fit, max_draws=max_draws)
     else:
