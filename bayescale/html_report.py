@@ -216,7 +216,8 @@ CAPTIONS = {
                    "families are pulled towards the population mean; the grey band is where a "
                    "new family would lie)."),
     "ppc": ("Posterior predictive check: replicated data sets against the observed losses, and "
-            "the PIT histogram (flat when calibrated)."),
+            "the PIT-ECDF minus uniform with its simultaneous test (arviz_plots; flat when "
+            "calibrated)."),
     "residuals": ("Residuals of log loss around the fitted law against tokens, one line per "
                   "run: smooth lines are correlated checkpoints."),
     "prior_predictive": "Prior predictive check: what the priors allowed before the data.",

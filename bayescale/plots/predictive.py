@@ -9,7 +9,6 @@ from bayescale import _defaults
 from bayescale.checks import (
     interval_coverage,
     lag1_autocorrelation,
-    pit_values,
     posterior_predictive_draws,
     prior_predictive_draws,
     residual_table,
@@ -20,6 +19,27 @@ from bayescale.plots._common import LABELS, panels, plain_log_axis, pyplot, size
 def _ecdf(values: np.ndarray):
     x = np.sort(values)
     return x, np.arange(1, x.size + 1) / x.size
+
+
+def _predictive_tree(observed: np.ndarray, draws: np.ndarray):
+    """Observed losses and replicated data sets (rows of ``draws``) as an ArviZ DataTree."""
+    from arviz_base import from_dict
+
+    return from_dict({"posterior_predictive": {"loss": draws[None]},
+                      "observed_data": {"loss": observed}}, dims={"loss": ["obs"]})
+
+
+def _on_axis(tree, fig, ax):
+    """An arviz_plots PlotCollection that draws the ``loss`` variable onto ``ax`` of ``fig``."""
+    import xarray as xr
+    from arviz_plots import PlotCollection
+
+    viz = xr.DataTree(xr.Dataset({"chart": np.array(fig, dtype=object)}), children={
+        "plot": xr.DataTree(xr.Dataset({"loss": np.array(ax, dtype=object)})),
+        "row_index": xr.DataTree(xr.Dataset({"loss": 0})),
+        "col_index": xr.DataTree(xr.Dataset({"loss": 0})),
+    })
+    return PlotCollection(tree["posterior_predictive"].to_dataset(), viz, backend="matplotlib")
 
 
 def plot_ppc(
@@ -33,20 +53,24 @@ def plot_ppc(
 
     Left: the empirical CDF of the observed losses (black) over those of ``n_replicates``
     replicated data sets (blue), each row drawn from its posterior predictive
-    (:func:`bayescale.checks.posterior_predictive_draws`). Right: histogram of the PIT values
-    (share of replicates below each observed loss; uniform when calibrated, U-shaped when
-    intervals are too narrow), with the coverage of the ``prob`` predictive intervals.
+    (:func:`bayescale.checks.posterior_predictive_draws`), on a log loss axis. Right
+    (``arviz_plots.plot_ppc_pit``): the ECDF of the PIT values (share of replicates below each
+    observed loss) minus the uniform CDF, with ArviZ's simultaneous-envelope test p-value; flat
+    when calibrated, a rising-then-falling S when intervals are too narrow. The title gives the
+    coverage of the ``prob`` predictive intervals.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    import arviz_plots as azp
+
     plt = pyplot()
     draws = posterior_predictive_draws(fit, random_seed=random_seed)
     observed = fit.runs["loss"].to_numpy(dtype=float)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.9))
     rng = np.random.default_rng([random_seed, 4])
     chosen = rng.choice(draws.shape[0], size=min(n_replicates, draws.shape[0]), replace=False)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.9))
     for i, s in enumerate(chosen):
         left.plot(*_ecdf(draws[s]), color="C0", alpha=0.25, lw=0.8,
                   label="replicated data" if i == 0 else None)
@@ -57,15 +81,9 @@ def plot_ppc(
     left.set_ylabel("share of rows at or below")
     left.legend(fontsize=8, loc="lower right")
     left.set_title(f"observed vs {len(chosen)} replicated data sets", fontsize=10)
-    pit = pit_values(observed, draws)
-    bins = np.linspace(0, 1, 11)
-    right.hist(pit, bins=bins, color="0.55", edgecolor="white")
-    right.axhline(observed.size / (bins.size - 1), color="black", ls="--", lw=1,
-                  label="uniform (calibrated)")
-    right.set_xlim(0, 1)
+    tree = _predictive_tree(observed, draws)
+    azp.plot_ppc_pit(tree, plot_collection=_on_axis(tree, fig, right), backend="matplotlib")
     right.set_xlabel("PIT: share of replicates below the observed loss")
-    right.set_ylabel("rows")
-    right.legend(fontsize=8, loc="upper center")
     cover = interval_coverage(observed, draws, prob=prob)
     right.set_title(f"{cover:.0%} of rows inside their {prob:.0%} predictive interval",
                     fontsize=10)
