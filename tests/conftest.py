@@ -8,12 +8,14 @@ from collections.abc import Mapping
 
 import arviz as az
 import numpy as np
+import pandas as pd
+import pymc as pm
 import pytest
 import xarray as xr
 
 from bayescale.data import read_runs
 from bayescale.law import ScalingFit, ScalingLaw, fit_attrs, runs_to_dataset
-from bayescale.model import reference_scales
+from bayescale.model import build_model, reference_scales
 from bayescale.simulate import simulate_runs
 
 FAMILIES = ("fam0", "fam1")
@@ -44,19 +46,51 @@ def small_runs():
     return read_runs(runs)
 
 
+def prior_draws(fit: ScalingFit, var_names, *, draws: int = 4000, seed: int = 0) -> xr.Dataset:
+    """Draws of ``var_names`` from the priors of the very model ``fit`` was sampled from.
+
+    The model is rebuilt by :func:`bayescale.model.build_model` from the fit's own law, run
+    table, scales, run effect and residual model, and sampled by ``pm.sample_prior_predictive``:
+    no hand-written copy of the priors.
+    """
+    law = fit.law
+    model = build_model(law.law_form, fit.runs, priors=law.full_priors(),
+                        likelihood=law.likelihood, pooling=law.pooling,
+                        run_effect=fit.run_effect, scales=fit.scales, residuals=fit.residuals)
+    prior = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed,
+                                       var_names=list(var_names))
+    return prior["prior"].to_dataset()
+
+
+def interval(draws, prob: float = 0.9) -> tuple[float, float]:
+    """Equal-tailed ``prob`` interval of the flattened draws."""
+    tail = (1.0 - prob) / 2.0
+    lower, upper = np.quantile(np.asarray(draws).ravel(), [tail, 1.0 - tail])
+    return float(lower), float(upper)
+
+
 def make_idata(
     form: str = "chinchilla",
     *,
     values: Mapping[str, tuple[float, ...]] | None = None,
     jitter: float = 0.0,
     seed: int = 0,
+    runs: pd.DataFrame | None = None,
+    residuals: str = "iid",
 ) -> xr.DataTree:
     """A DataTree laid out exactly as ``ScalingLaw.fit`` returns it.
 
     Every draw of a law parameter equals ``values`` (per family) unless ``jitter`` > 0, which
     adds iid Normal(0, jitter) noise to every draw of every variable (finite r_hat, ESS).
+    ``runs`` is the run table the fit is "of" (default :func:`small_runs`; its families must be
+    ``FAMILIES``): the fit stores it, its scales and its hash through the library's
+    :func:`bayescale.law.fit_attrs`, as ``ScalingLaw.fit`` does. ``residuals="ar1"`` adds the
+    AR(1) correlation length (1 e-fold) to the posterior.
     """
-    law = ScalingLaw(form)
+    runs = small_runs() if runs is None else read_runs(runs)
+    if sorted(runs["family"].unique()) != list(FAMILIES):
+        raise ValueError(f"make_idata: runs must have families {FAMILIES}")
+    law = ScalingLaw(form, residuals=residuals)
     values = dict(values or (CHINCHILLA_VALUES if form == "chinchilla" else COMPUTE_VALUES))
     rng = np.random.default_rng(seed)
     shape = (CHAINS, DRAWS)
@@ -79,6 +113,9 @@ def make_idata(
     posterior["sigma"] = np.abs(const(SIGMA))
     posterior["nu_minus_two"] = np.abs(const(NU - 2.0))
     posterior["nu"] = posterior["nu_minus_two"] + 2.0
+    if residuals == "ar1":
+        posterior["log_corr_length"] = const(0.0)
+        posterior["corr_length"] = np.exp(posterior["log_corr_length"])
     dims = {name: ["family"] for name in posterior if posterior[name].ndim == 3}
     idata = az.from_dict(
         {
@@ -89,11 +126,10 @@ def make_idata(
         dims=dims,
         coords={"family": list(FAMILIES)},
     )
-    runs = small_runs()
     scales = reference_scales(law.law_form, runs)
     idata["runs"] = xr.DataTree(runs_to_dataset(runs))
     idata.attrs.update(fit_attrs(
-        law, runs, scales=scales, run_effect=False, residuals="iid",
+        law, runs, scales=scales, run_effect=False, residuals=residuals,
         sampler={"sampler": "nutpie", "draws": DRAWS, "tune": DRAWS, "chains": CHAINS,
                  "random_seed": seed, "target_accept": 0.9, "wall_seconds": 0.0},
     ))

@@ -1,7 +1,8 @@
-"""Backtests (bayescale.evaluation.holdout, ``bayescale backtest``): split, metrics and the JSON contract.
+"""Backtests (bayescale.evaluation.holdout, ``bayescale backtest``): split, metrics, JSON contract.
 
-The fast tests replace the NUTS fit by the hand-built posterior of tests/conftest.py (families
-fam0 and fam1); the slow one runs the command end to end with real NUTS on simulated runs.
+The fast tests replace the NUTS fit by a hand-built posterior (tests/conftest.py) of the very
+runs the backtest fits, at the simulation's true parameters; the slow one runs the command end
+to end with real NUTS on simulated runs.
 """
 
 from __future__ import annotations
@@ -14,28 +15,68 @@ import pytest
 from conftest import make_fit
 
 import bayescale.cli as cli
-from bayescale import DataError, DataWarning, ScalingLaw, SpecError, read_runs
+from bayescale import DataError, DataWarning, ScalingLaw, SpecError, get_form, read_runs
+from bayescale.data import data_hash
 from bayescale.evaluation.holdout import BacktestResult, backtest, holdout_split
-from bayescale.simulate import simulate_runs
+from bayescale.model import centred_inputs, reference_scales
+from bayescale.simulate import CHINCHILLA_SCALES, simulate_runs
 
 JSON_KEYS = {"families", "median_are", "coverage", "baseline_median_are", "baseline_coverage"}
 FAMILY_KEYS = {"family", "are", "covered", "baseline_are", "baseline_covered"}
 
 
-def simulated(n_families=2, sizes=(2e7, 6e7, 2e8), seed=1) -> pd.DataFrame:
-    runs, _ = simulate_runs(n_families=n_families, sizes=sizes, seeds=1, checkpoints=5,
-                            random_seed=seed)
+SIMULATION = {"n_families": 2, "sizes": (2e7, 6e7, 2e8), "seeds": 1, "checkpoints": 5,
+              "random_seed": 1}
+
+
+def simulated(**overrides) -> pd.DataFrame:
+    runs, _ = simulate_runs(**{**SIMULATION, **overrides})
     return runs
+
+
+def true_values(scales) -> dict[str, tuple[float, ...]]:
+    """The true chinchilla parameters of each family of ``simulated()``, in the coordinates of
+    a fit with reference scales ``scales`` (the simulation's are CHINCHILLA_SCALES): the
+    scale-free constants E, A, B, alpha, beta re-expressed at N0, D0 = ``scales``."""
+    _, truth = simulate_runs(**SIMULATION)
+    form = get_form("chinchilla")
+    c = form.derived({k: truth[k].to_numpy() for k in form.parameters}, CHINCHILLA_SCALES, np)
+    log_e = np.log(c["E"])
+    log_a = np.log(c["A"]) - c["alpha"] * np.log(scales["params"])
+    log_b = np.log(c["B"]) - c["beta"] * np.log(scales["tokens"])
+    values = {"log_L0": np.logaddexp(np.logaddexp(log_e, log_a), log_b),
+              "log_a_over_E": log_a - log_e, "log_b_over_E": log_b - log_e,
+              "log_alpha": truth["log_alpha"].to_numpy(), "log_beta": truth["log_beta"].to_numpy()}
+    return {k: tuple(float(x) for x in v) for k, v in values.items()}
+
+
+def test_true_values_are_the_simulated_law_at_any_scales():
+    runs, truth = simulate_runs(**SIMULATION)
+    form = get_form("chinchilla")
+    at_sim = true_values(CHINCHILLA_SCALES)
+    for name in form.parameters:
+        np.testing.assert_allclose(at_sim[name], truth[name], rtol=1e-12)
+    other = {"params": 5e7, "tokens": 3e9}
+    for i, family in enumerate(truth["family"]):
+        rows = runs[runs["family"] == family]
+        np.testing.assert_allclose(
+            form.log_loss(centred_inputs(form, rows, other),
+                          {k: v[i] for k, v in true_values(other).items()}, np),
+            form.log_loss(centred_inputs(form, rows, CHINCHILLA_SCALES),
+                          {k: v[i] for k, v in at_sim.items()}, np), rtol=1e-12)
 
 
 @pytest.fixture
 def fake_fit(monkeypatch):
-    """ScalingLaw.fit returns the hand-built posterior (no sampling); records its input."""
+    """ScalingLaw.fit returns a hand-built posterior (no sampling) of the runs it is given: the
+    fit stores those runs, their scales and hash, and its draws sit at the simulation's true
+    parameters (plus 1% jitter). Records its input."""
     seen = {}
 
     def fit(self, runs, **kwargs):
         seen["runs"], seen["kwargs"] = runs, kwargs
-        return make_fit("chinchilla", jitter=0.01)
+        values = true_values(reference_scales(self.law_form, runs))
+        return make_fit("chinchilla", jitter=0.01, runs=runs, values=values)
 
     monkeypatch.setattr(ScalingLaw, "fit", fit)
     return seen
@@ -69,7 +110,12 @@ def test_backtest_metrics_and_json_contract(fake_fit):
     result = backtest(simulated(), n_boot=20, random_seed=3, draws=10)
     assert isinstance(result, BacktestResult)
     assert fake_fit["kwargs"]["draws"] == 10 and (fake_fit["runs"]["params"] < 2e8).all()
+    train, _ = holdout_split(read_runs(simulated()))
+    assert result.fit.idata.attrs["data_sha256"] == data_hash(train)  # a fit of these rows
     t = result.table
+    # draws at the true law: the held-out losses are missed by the simulation noise only
+    # (sd 1% per row plus 1% per run on log-loss)
+    assert t["are"].max() < 0.03 and t["covered"].all(), t
     np.testing.assert_allclose(t["are"], (t["median"] - t["observed"]).abs() / t["observed"])
     np.testing.assert_array_equal(t["covered"],
                                   (t["lower"] <= t["observed"]) & (t["observed"] <= t["upper"]))
@@ -131,7 +177,7 @@ def test_backtest_command_end_to_end(tmp_path, capsys):
     """Real NUTS, small: three families of simulated curves, the largest size held out (in-process;
     tests/test_cli.py checks the --json stdout contract in a subprocess)."""
     path = tmp_path / "runs.csv"
-    simulated(n_families=3, sizes=(3e7, 1e8, 3e8, 1e9), seed=5).to_csv(path, index=False)
+    simulated(n_families=3, sizes=(3e7, 1e8, 3e8, 1e9), random_seed=5).to_csv(path, index=False)
     status = cli.main(["backtest", str(path), "--law", "chinchilla", "--holdout", "largest",
                        "--draws", "300", "--tune", "300", "--chains", "2", "--n-boot", "20",
                        "--json"])

@@ -201,9 +201,10 @@ def test_residuals_option_is_checked_and_round_trips(tmp_path):
     law = ScalingLaw(residuals="ar1")
     assert ScalingLaw.from_dict(law.to_dict()).residuals == "ar1"
     idata = make_idata(jitter=0.01)
-    assert ScalingFit(idata, warn=False).residuals == "iid"  # fits saved before AR(1)
-    idata.attrs["residuals_used"] = "ar1"
-    save_fit(ScalingFit(idata, warn=False), tmp_path / "fit.nc")
+    del idata.attrs["residuals_used"]  # what a fit saved before AR(1) residuals existed lacks
+    assert ScalingFit(idata, warn=False).residuals == "iid"
+    save_fit(ScalingFit(make_idata(jitter=0.01, residuals="ar1"), warn=False),
+             tmp_path / "fit.nc")
     assert load_fit(tmp_path / "fit.nc", warn=False).residuals == "ar1"
 
 

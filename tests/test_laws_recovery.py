@@ -4,8 +4,15 @@ For each law: three families with their own true parameters (population value pl
 deviation), a small design that exercises every term of the law, iid normal noise of sd 1% on
 log-loss (``bayescale.simulate.simulate_losses``), and one fit with ``pooling="none"`` (each
 family's posterior is its own, so the check is about the law, not the hierarchy), 2 chains x
-300 draws. Pass: the truth lies inside the equal-tailed 90% interval for >= 80% of the
-(family, parameter) pairs, with no divergences.
+1000 draws. Pass, over the (family, parameter) pairs:
+
+- the truth lies inside the equal-tailed 90% interval for >= 80% of them;
+- every interval is less than half as wide as the prior's 90% interval of the same parameter
+  (prior draws of the fit's own model, ``pm.sample_prior_predictive``), except where the
+  design cannot do better (``WEAK``, each with its reason), and no posterior median is further
+  than a quarter of that prior width from the truth;
+- clean draws: no divergences, r_hat <= 1.01, bulk ESS >= 400, no warning of any kind. (With
+  300 draws, as before, bulk ESS was below 400 and every warning was ignored.)
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from bayescale.models.lr_annealing import lr_areas
+from conftest import interval, prior_draws
 
 from bayescale import ScalingLaw, get_form
 from bayescale.model import reference_scales
@@ -26,6 +34,15 @@ pytestmark = pytest.mark.slow
 
 FAMILIES = ("f0", "f1", "f2")
 SEED = 1
+DRAWS, TUNE, TARGET_ACCEPT = 1000, 1000, 0.9
+SHARP = 0.5  # an interval at most this fraction of the prior's is "clearly narrower"
+#: (law, parameter): the largest width / prior width the design allows, and why.
+WEAK = {
+    # the slope change and the bend's sharpness are learned only from the few budgets near
+    # the break (seen at SEED: c1 0.41-0.50, log_f 0.73-0.82 of the prior's width)
+    ("broken_power", "c1"): 0.7,
+    ("broken_power", "log_f"): 0.9,
+}
 
 
 def _grid(params, tokens) -> pd.DataFrame:
@@ -116,25 +133,33 @@ def recovery(request):
     spec = ScalingLaw(law, likelihood="normal", pooling="none", run_effect=False,
                       residuals="iid")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 300 draws: ESS is below the production threshold
-        fit = spec.fit(runs, draws=300, tune=300, chains=2, random_seed=SEED,
-                       progressbar=False)
+        warnings.simplefilter("error")  # a ConvergenceWarning (or any other) fails the test
+        fit = spec.fit(runs, draws=DRAWS, tune=TUNE, chains=2, random_seed=SEED,
+                       target_accept=TARGET_ACCEPT, progressbar=False)
     assert fit.scales == scales
     return law, fit, truth
 
 
 def test_law_recovers_its_parameters(recovery):
     law, fit, truth = recovery
+    d = fit.diagnostics
+    assert d.divergences == 0 and d.max_rhat <= 1.01 and d.min_ess_bulk >= 400, d.messages
     posterior = fit.idata["posterior"]
-    inside, missed = [], []
+    prior = prior_draws(fit, get_form(law).parameters)
+    inside, missed, wide, errors = [], [], [], []
     for family, values in truth.items():
         for name, value in values.items():
-            draws = posterior[name].sel(family=family).to_numpy().ravel()
-            lower, upper = np.quantile(draws, [0.05, 0.95])
+            draws = posterior[name].sel(family=family).to_numpy()
+            lower, upper = interval(draws)
+            prior_lower, prior_upper = interval(prior[name].sel(family=family))
             inside.append(lower <= value <= upper)
             if not inside[-1]:
                 missed.append(f"{family} {name}={value:.3f} not in [{lower:.3f}, {upper:.3f}]")
+            ratio = (upper - lower) / (prior_upper - prior_lower)
+            if ratio >= WEAK.get((law, name), SHARP):
+                wide.append(f"{family} {name}: {ratio:.2f} of the prior's width")
+            errors.append(abs(float(np.median(draws)) - value) / (prior_upper - prior_lower))
     assert len(inside) == len(FAMILIES) * len(get_form(law).parameters)
     assert np.mean(inside) >= 0.8, f"{law}: {np.mean(inside):.0%} inside; {missed}"
-    assert fit.diagnostics.divergences == 0
-    assert fit.diagnostics.max_rhat < 1.05
+    assert not wide, f"{law}: intervals not narrower than the prior's: {wide}"
+    assert max(errors) < 0.25, f"{law}: |median - truth| / prior width {np.round(errors, 3)}"

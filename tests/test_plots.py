@@ -408,16 +408,12 @@ def synthetic_fit_of(name: str, *, seed: int = 0):
     (S2 = 0 until the last two checkpoints); losses follow the law at its prior means. Draws
     are the prior means plus small jitter.
     """
-    import json
-
     import arviz as az
     import xarray as xr
     from conftest import CHAINS, DRAWS
 
-    from bayescale import _defaults, get_form, read_runs
-    from bayescale._version import __version__
-    from bayescale.data import data_hash
-    from bayescale.law import ScalingFit, runs_to_dataset
+    from bayescale import get_form, read_runs
+    from bayescale.law import ScalingFit, fit_attrs, runs_to_dataset
     from bayescale.model import centred_inputs, reference_scales
 
     law = ScalingLaw(name)
@@ -456,15 +452,10 @@ def synthetic_fit_of(name: str, *, seed: int = 0):
                           "sample_stats": {"diverging": np.zeros(shape, dtype=bool)}},
                          dims=dims, coords={"family": list(FAMILIES)})
     idata["runs"] = xr.DataTree(runs_to_dataset(runs))
-    idata.attrs.update({
-        "bayescale_format": _defaults.FIT_FORMAT,
-        "bayescale_format_version": _defaults.FIT_FORMAT_VERSION,
-        "bayescale_version": __version__, "law": json.dumps(law.to_dict()),
-        "scales": json.dumps(scales), "run_effect_used": 0, "random_seed": seed,
-        "sampler": json.dumps({"sampler": "nutpie", "draws": DRAWS, "tune": DRAWS,
-                               "chains": CHAINS, "random_seed": seed}),
-        "data_sha256": data_hash(runs),
-    })
+    idata.attrs.update(fit_attrs(
+        law, runs, scales=scales, run_effect=False, residuals="iid",
+        sampler={"sampler": "nutpie", "draws": DRAWS, "tune": DRAWS, "chains": CHAINS,
+                 "random_seed": seed}))
     return ScalingFit(idata, warn=False)
 
 
