@@ -76,14 +76,18 @@ def _check_hash(stored, actual: str, path) -> None:
         )
 
 
+def _stored_form(attrs, key: str, get, path, what: str):
+    """The registered law a fit's ``attrs[key]`` (the law as JSON) names, or SpecMismatchError."""
+    try:
+        return get(json.loads(attrs[key])["form"])
+    except Exception as err:  # noqa: BLE001 - any failure means the law cannot be rebuilt
+        raise SpecMismatchError(f"{path}: the stored {what} cannot be rebuilt: {err}") from err
+
+
 def _load_loss_fit(idata, path, *, warn: bool, strict: bool) -> ScalingFit:
     _needs_group(idata, "runs", path)
     attrs = idata.attrs
-    try:
-        law = json.loads(attrs["law"])
-        form = get_form(law["form"])
-    except Exception as err:  # noqa: BLE001
-        raise SpecMismatchError(f"{path}: the stored law cannot be rebuilt: {err}") from err
+    form = _stored_form(attrs, "law", get_form, path, "law")
     runs = dataset_to_runs(idata["runs"].to_dataset())
     _check_hash(attrs.get("data_sha256"), data_hash(runs), path)
     check_law_hash(attrs, form, path, strict=strict)
@@ -93,12 +97,7 @@ def _load_loss_fit(idata, path, *, warn: bool, strict: bool) -> ScalingFit:
 def _load_metric_fit(idata, path, *, warn: bool, strict: bool) -> MetricFit:
     _needs_group(idata, "data", path)
     attrs = idata.attrs
-    try:
-        law = json.loads(attrs["metric_law"])
-        form = get_metric_form(law["form"])
-    except Exception as err:  # noqa: BLE001
-        raise SpecMismatchError(f"{path}: the stored metric law cannot be rebuilt: {err}") \
-            from err
+    form = _stored_form(attrs, "metric_law", get_metric_form, path, "metric law")
     table = dataset_to_table(idata["data"].to_dataset())
     _check_hash(attrs.get("data_sha256"), metric_data_hash(table), path)
     check_law_hash(attrs, form, path, strict=strict)
