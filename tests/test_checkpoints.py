@@ -20,6 +20,7 @@ from bayescale import (
 )
 from bayescale.checkpoints import Selection, log_thin, select_checkpoints
 from bayescale.fits import load_fit, save_fit
+from bayescale.forms import get_form
 from bayescale.law import ScalingFit
 from bayescale.model import (
     build_model,
@@ -28,6 +29,7 @@ from bayescale.model import (
     reference_scales,
     use_ar1,
 )
+from bayescale.simulate import simulate_runs
 
 
 def curves() -> pd.DataFrame:
@@ -244,3 +246,29 @@ def test_more_checkpoints_of_the_same_runs_do_not_shrink_the_held_out_interval()
     ratio = widths["dense"] / widths["sparse"]
     print("interval width dense / sparse:", np.round(ratio, 3))
     assert (ratio > 0.85).all(), ratio
+
+
+@pytest.mark.parametrize("corr_length", [0.8, 0.0])
+def test_simulated_noise_has_the_models_covariance(corr_length):
+    """simulate_runs (numpy, the truth of the recovery tests) draws what the graph's density
+    describes: a run offset Normal(0, sigma_run) shared by a run's rows plus, with corr_length,
+    the Ornstein-Uhlenbeck residual whose covariance the AR(1) likelihood equals (pinned above),
+    or else iid Student-t(nu) noise of scale sigma."""
+    sigma, sigma_run, nu, k = 0.02, 0.01, 8.0, 5
+    runs, truth = simulate_runs(n_families=1, sizes=(1e8,), seeds=1500, checkpoints=k,
+                                sigma=sigma, sigma_run=sigma_run, nu=nu,
+                                corr_length=corr_length, random_seed=11)
+    form = get_form("chinchilla")
+    scales = {"params": 3e8, "tokens": 1e10}  # simulate_runs' default scales
+    values = {name: truth[name].iloc[0] for name in form.parameters}
+    law_mean = form.log_loss(centred_inputs(form, runs, scales), values, np)
+    resid = (np.log(runs["loss"].to_numpy()) - law_mean).reshape(-1, k)
+    t = np.log(runs["tokens"].to_numpy()[:k])
+    if corr_length:
+        within = sigma ** 2 * np.exp(-np.abs(t[:, None] - t[None, :]) / corr_length)
+    else:
+        within = sigma ** 2 * nu / (nu - 2) * np.eye(k)
+    expected = sigma_run ** 2 + within
+    np.testing.assert_allclose(np.cov(resid, rowvar=False), expected, rtol=0.15,
+                               atol=0.08 * sigma ** 2)
+    assert abs(resid.mean()) < 4 * np.sqrt(expected.sum() / k ** 2 / resid.shape[0])
