@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up (first run only) and run the test suite; extra arguments go to pytest
-# (e.g. -m "not slow" for the quick tests only).
+# (e.g. -m "not slow" for the quick tests only). Runs in two processes (pytest-xdist).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh" "test"
 cd "$ROOT"
@@ -29,4 +29,6 @@ if ! have_chromium; then
          "browser test will be SKIPPED: install chromium or set BAYESCALE_CHROMIUM" >&2
   fi
 fi
-exec python -m pytest "$@"
+# Two test processes (CI has 2 cores), whole files per process so a module's fits are made
+# once; BAYESCALE_TEST_WORKERS=0 runs in one process (a later -n in "$@" also wins).
+exec python -m pytest -n "${BAYESCALE_TEST_WORKERS:-2}" --dist loadfile "$@"
