@@ -37,6 +37,21 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     return path
 
 
+def writable_folder(path: str | os.PathLike, *, what: str = "output folder") -> Path:
+    """Create folder ``path`` if needed and check it is writable (before any sampling starts).
+
+    Raises ``OSError`` (``PermissionError`` when not writable) naming ``what`` and the path.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot create {what} {folder}: {err.strerror or err}") from err
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{what} {folder} is not writable")
+    return folder
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

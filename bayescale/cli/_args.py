@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bayescale import _defaults
 from bayescale.exceptions import BayescaleError
+from bayescale.io import writable_folder
 
 FIT_FILE = _defaults.FIT_FILE
 
@@ -22,14 +23,7 @@ class UsageError(BayescaleError, ValueError):
 
 def _prepare_out_dir(path: str) -> Path:
     """Create ``path`` if needed and check it is writable, before any sampling starts."""
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OSError(f"cannot create output folder {out}: {err.strerror or err}") from err
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise PermissionError(f"output folder {out} is not writable")
-    return out
+    return writable_folder(path, what="output folder")
 
 
 def _save_png(fig, path: Path, *, dpi: int = _defaults.FIGURE_DPI) -> Path:

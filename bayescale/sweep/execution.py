@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from bayescale.exceptions import ConvergenceWarning, MissingDependencyError, SpecError
+from bayescale.io import writable_folder
 from bayescale.sweep.results import SweepResult, _task_from_dict, tidy, write_outputs
 from bayescale.sweep.spec import STATUS_FAILED, STATUS_OK, TASKS_DIR, SweepSpec, load_spec
 from bayescale.sweep.store import _write_record, read_store
@@ -77,13 +78,7 @@ def run_sweep(
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     task_fn = fit_task if task_fn is None else task_fn
     out = Path(out)
-    tasks_dir = out / TASKS_DIR
-    try:
-        tasks_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OSError(f"cannot create sweep folder {tasks_dir}: {err.strerror or err}") from err
-    if not os.access(tasks_dir, os.W_OK | os.X_OK):
-        raise PermissionError(f"sweep folder {tasks_dir} is not writable")
+    tasks_dir = writable_folder(out / TASKS_DIR, what="sweep folder")
 
     tasks, tables = plan(spec)
     done = read_store(out)
