@@ -13,7 +13,9 @@ import pymc as pm
 import pytest
 import xarray as xr
 
+from bayescale.checks import prior_parameter_draws
 from bayescale.data import read_runs
+from bayescale.forms import get_form
 from bayescale.law import ScalingFit, ScalingLaw, fit_attrs, runs_to_dataset
 from bayescale.model import build_model, reference_scales
 from bayescale.simulate import simulate_runs
@@ -153,3 +155,14 @@ def chinchilla_fit() -> ScalingFit:
 def mixed_fit() -> ScalingFit:
     """Synthetic chinchilla fit with iid jitter on every draw (finite r_hat and ESS)."""
     return make_fit("chinchilla", jitter=0.01)
+
+
+def law_prior_draws(law: str, n: int, seed: int) -> dict[str, np.ndarray]:
+    """Parameters of one family drawn from the law's default priors, by the library
+    (:func:`bayescale.checks.prior_parameter_draws`: ``pm.sample_prior_predictive`` on the
+    model) on a two-family table, so partial pooling draws mean + spread * z."""
+    form = get_form(law)
+    runs = pd.DataFrame({"family": ["a", "b"], "run": ["a", "b"], "loss": 3.0,
+                         **{name: 1.0 for name in {*form.inputs, "params", "tokens"}}})
+    draws = prior_parameter_draws(ScalingLaw(law), runs, draws=n, random_seed=seed)
+    return {name: value[:, 0] for name, value in draws.items()}

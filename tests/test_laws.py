@@ -13,9 +13,9 @@ import pandas as pd
 import pytensor.tensor as pt
 import pytest
 from bayescale.models.lr_annealing import lr_areas
+from conftest import law_prior_draws
 
 from bayescale import DataError, ScalingLaw, available_forms, get_form, read_runs
-from bayescale.checks import prior_parameter_draws
 from bayescale.forms import available_metric_forms, broken_laws
 from bayescale.model import centred_inputs, reference_scales
 from bayescale.prediction import check_points
@@ -285,17 +285,6 @@ def _loaders():
             "datablations": (HITCHHIKER, datablations_runs)}
 
 
-def _prior_draws(law: str, n: int, seed: int) -> dict[str, np.ndarray]:
-    """Parameters of one family drawn from the law's default priors, by the library
-    (:func:`bayescale.checks.prior_parameter_draws`: ``pm.sample_prior_predictive`` on the
-    model) on a two-family table, so partial pooling draws mean + spread * z."""
-    form = get_form(law)
-    runs = pd.DataFrame({"family": ["a", "b"], "run": ["a", "b"], "loss": 3.0,
-                         **{name: 1.0 for name in {*form.inputs, "params", "tokens"}}})
-    draws = prior_parameter_draws(ScalingLaw(law), runs, draws=n, random_seed=seed)
-    return {name: value[:, 0] for name, value in draws.items()}
-
-
 @pytest.mark.parametrize("law, dataset", [
     ("kaplan", "gadre"), ("kaplan", "hitchhiker"), ("overtraining", "gadre"),
     ("overtraining", "hitchhiker"), ("broken_power", "gadre"), ("broken_power", "hitchhiker"),
@@ -313,7 +302,7 @@ def test_prior_predictive_covers_real_losses(law, dataset):
     unique, at_row = np.unique(runs[list(form.inputs)].to_numpy(dtype=float), axis=0,
                                return_inverse=True)
     x = centred_inputs(form, pd.DataFrame(unique, columns=list(form.inputs)), scales)
-    p = _prior_draws(law, 2000, 20242)
+    p = law_prior_draws(law, 2000, 20242)
     log_loss = form.log_loss({k: v[None, :] for k, v in x.items()},
                              {k: v[:, None] for k, v in p.items()}, np)
     low, median, high = np.quantile(log_loss, [0.005, 0.5, 0.995], axis=0)
